@@ -1,0 +1,32 @@
+# mlscale developer targets. `make test` is what CI runs (.ci/run).
+GO      ?= go
+PKG     := github.com/mlscale/mlscale
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := -s -w -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/internal/version.Commit=$(COMMIT)
+
+.PHONY: build test unit integration bench lint fmt vet golden schema
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/mlscale ./cmd/mlscale
+
+## test: formatting, vet, the unit tests under the race detector and the
+## integration tests against a real kube-apiserver (built once into the cache).
+test: lint
+	$(GO) test -race -count=1 ./...
+
+lint: fmt vet
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+## bench: run the benchmarks and print a table.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./... | tee bin/bench.txt | awk -f hack/benchtable.awk
+
+## golden: refresh golden files after an intended output change.
+golden:
+	$(GO) test ./... -update
