@@ -1,0 +1,91 @@
+package hpa
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	resourcehelpers "k8s.io/component-helpers/resource"
+)
+
+const maxReqCache = 64
+
+// podRequest mirrors calculateRequests for one pod, cached per PodSpec.
+func (st *State) podRequest(in *Input, p *Pod, res corev1.ResourceName, container string) (int64, string) {
+	sc := &st.scratch
+	podLevel := in.Config.Gates.PodLevelResources
+	for k := range sc.reqs {
+		e := &sc.reqs[k]
+		if e.spec == p.Spec && e.res == res && e.container == container && e.podLevel == podLevel {
+			return e.milli, reqErr(e, res, container, p.Name)
+		}
+	}
+	e := computeRequest(p.Spec, res, container, podLevel)
+	if len(sc.reqs) >= maxReqCache {
+		sc.reqs = sc.reqs[:0]
+	}
+	sc.reqs = append(sc.reqs, e)
+	return e.milli, reqErr(&e, res, container, p.Name)
+}
+
+func reqErr(e *reqEntry, res corev1.ResourceName, container, pod string) string {
+	switch e.errKind {
+	case 1:
+		return "missing request for " + string(res) + " in container " + e.errCont + " of Pod " + pod
+	case 2:
+		return "container " + container + " not found in Pod " + pod
+	case 3:
+		return "missing pod-level request for " + string(res) + " in Pod " + pod
+	}
+	return ""
+}
+
+var emptySpec corev1.PodSpec
+
+func computeRequest(spec *corev1.PodSpec, res corev1.ResourceName, container string, podLevelGate bool) reqEntry {
+	e := reqEntry{spec: spec, res: res, container: container, podLevel: podLevelGate}
+	s := spec
+	if s == nil {
+		s = &emptySpec
+	}
+	if podLevelGate && container == "" {
+		pod := &corev1.Pod{Spec: *s}
+		if resourcehelpers.IsPodLevelRequestsSet(pod) {
+			reqs := resourcehelpers.PodRequests(pod, resourcehelpers.PodResourcesOptions{})
+			q, ok := reqs[res]
+			if !ok {
+				e.errKind = 3
+				return e
+			}
+			e.milli = q.MilliValue()
+			return e
+		}
+	}
+	check := func(c *corev1.Container) (done bool) {
+		if container == "" || container == c.Name {
+			q, ok := c.Resources.Requests[res]
+			if !ok {
+				e.errKind = 1
+				e.errCont = c.Name
+				return true
+			}
+			e.milli += q.MilliValue()
+		}
+		return container == c.Name
+	}
+	for k := range s.Containers {
+		if check(&s.Containers[k]) {
+			return e
+		}
+	}
+	for k := range s.InitContainers {
+		c := &s.InitContainers[k]
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			if check(c) {
+				return e
+			}
+		}
+	}
+	if container != "" {
+		e.errKind = 2
+		e.milli = 0
+	}
+	return e
+}
