@@ -12,8 +12,15 @@ build:
 
 ## test: formatting, vet, the unit tests under the race detector and the
 ## integration tests against a real kube-apiserver (built once into the cache).
-test: lint
+test: lint controlplane
 	$(GO) test -race -count=1 ./...
+
+## controlplane: build kube-apiserver, kube-controller-manager and etcd from Go
+## modules into ${XDG_CACHE_HOME:-~/.cache}/mlscale/ once (MLSCALE_K8S_ASSETS
+## overrides; MLSCALE_SKIP_INTEGRATION=1 skips the integration tests).
+.PHONY: controlplane
+controlplane:
+	@hack/controlplane.sh
 
 lint: fmt vet
 

@@ -1,0 +1,85 @@
+package testenv
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+const (
+	// KubernetesVersion is the version of kube-apiserver and
+	// kube-controller-manager that hack/controlplane.sh builds (from
+	// hack/k8sbin/go.mod; a unit test keeps the two in sync).
+	KubernetesVersion = "v1.37.2"
+
+	// EnvSkip is the only way to skip the integration tests: set it to "1".
+	EnvSkip = "MLSCALE_SKIP_INTEGRATION"
+	// EnvAssets overrides the asset directory (binaries and CRDs).
+	EnvAssets = "MLSCALE_K8S_ASSETS"
+
+	// buildHint is part of every "binaries missing" failure.
+	buildHint = "run `make controlplane` (hack/controlplane.sh) or set " + EnvSkip + "=1"
+)
+
+// Binaries that must be present in the asset directory.
+var requiredBinaries = []string{"etcd", "kube-apiserver"}
+
+// CRD sub-directories of the asset directory, staged by hack/controlplane.sh.
+const (
+	kedaCRDDir       = "crds/keda"
+	promOperatorCRDs = "crds/prometheus-operator"
+)
+
+// skipRequested reports whether the opt-out variable is set.
+func skipRequested() bool { return os.Getenv(EnvSkip) == "1" }
+
+// AssetsDir returns the directory holding the control-plane binaries and CRDs:
+// $MLSCALE_K8S_ASSETS if set, else
+// ${XDG_CACHE_HOME:-$HOME/.cache}/mlscale/k8s-<KubernetesVersion>, the same
+// path hack/controlplane.sh builds into.
+func AssetsDir() string {
+	if d := os.Getenv(EnvAssets); d != "" {
+		return d
+	}
+	base := os.Getenv("XDG_CACHE_HOME")
+	if base == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		base = filepath.Join(home, ".cache")
+	}
+	return filepath.Join(base, "mlscale", "k8s-"+KubernetesVersion)
+}
+
+// checkAssets returns an error naming every missing binary or CRD directory,
+// with the command that builds them.
+func checkAssets(dir string, needKCM bool) error {
+	if dir == "" {
+		return fmt.Errorf("testenv: cannot determine the asset directory (set %s or HOME); %s", EnvAssets, buildHint)
+	}
+	bins := requiredBinaries
+	if needKCM {
+		bins = append(bins[:len(bins):len(bins)], "kube-controller-manager")
+	}
+	var missing []string
+	for _, b := range bins {
+		p := filepath.Join(dir, b)
+		st, err := os.Stat(p)
+		switch {
+		case err != nil:
+			missing = append(missing, p)
+		case st.IsDir() || st.Mode()&0o111 == 0:
+			missing = append(missing, p+" (not an executable file)")
+		}
+	}
+	if st, err := os.Stat(filepath.Join(dir, kedaCRDDir)); err != nil || !st.IsDir() {
+		missing = append(missing, filepath.Join(dir, kedaCRDDir)+"/")
+	}
+	if len(missing) > 0 {
+		return errors.New("testenv: control plane assets missing:\n\t" + strings.Join(missing, "\n\t") + "\n" + buildHint)
+	}
+	return nil
+}

@@ -1,0 +1,97 @@
+package testenv
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// KubernetesVersion must match what hack/controlplane.sh builds.
+func TestKubernetesVersionMatchesToolsModule(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "hack", "k8sbin", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s*k8s\.io/kubernetes (v\S+)`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("hack/k8sbin/go.mod does not require k8s.io/kubernetes")
+	}
+	if got := string(m[1]); got != KubernetesVersion {
+		t.Errorf("hack/k8sbin/go.mod has k8s.io/kubernetes %s, testenv.KubernetesVersion = %s", got, KubernetesVersion)
+	}
+	// Every staging module is pinned to the matching v0.x tag.
+	want := "v0" + strings.TrimPrefix(KubernetesVersion, "v1")
+	reps := regexp.MustCompile(`(?m)^\s*(k8s\.io/\S+) => (k8s\.io/\S+) (v\S+)$`).FindAllSubmatch(b, -1)
+	if len(reps) != 33 {
+		t.Errorf("hack/k8sbin/go.mod has %d staging replaces, want 33", len(reps))
+	}
+	for _, r := range reps {
+		if string(r[1]) != string(r[2]) || string(r[3]) != want {
+			t.Errorf("replace %s => %s %s, want => %s %s", r[1], r[2], r[3], r[1], want)
+		}
+	}
+}
+
+func TestAssetsDir(t *testing.T) {
+	t.Setenv(EnvAssets, "/x/assets")
+	if got := AssetsDir(); got != "/x/assets" {
+		t.Errorf("with %s: AssetsDir() = %q", EnvAssets, got)
+	}
+	t.Setenv(EnvAssets, "")
+	t.Setenv("XDG_CACHE_HOME", "/x/cache")
+	if got, want := AssetsDir(), "/x/cache/mlscale/k8s-"+KubernetesVersion; got != want {
+		t.Errorf("with XDG_CACHE_HOME: AssetsDir() = %q, want %q", got, want)
+	}
+	t.Setenv("XDG_CACHE_HOME", "")
+	t.Setenv("HOME", "/x/home")
+	if got, want := AssetsDir(), "/x/home/.cache/mlscale/k8s-"+KubernetesVersion; got != want {
+		t.Errorf("with HOME: AssetsDir() = %q, want %q", got, want)
+	}
+}
+
+func TestCheckAssetsMissing(t *testing.T) {
+	dir := t.TempDir()
+	err := checkAssets(dir, true)
+	if err == nil {
+		t.Fatal("checkAssets on an empty dir: nil error")
+	}
+	for _, want := range []string{
+		filepath.Join(dir, "etcd"), filepath.Join(dir, "kube-apiserver"),
+		filepath.Join(dir, "kube-controller-manager"), filepath.Join(dir, kedaCRDDir),
+		"make controlplane", "hack/controlplane.sh", "MLSCALE_SKIP_INTEGRATION=1",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q:\n%v", want, err)
+		}
+	}
+
+	for _, b := range []string{"etcd", "kube-apiserver"} {
+		if err := os.WriteFile(filepath.Join(dir, b), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "kube-controller-manager"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, kedaCRDDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkAssets(dir, false); err != nil {
+		t.Errorf("complete assets without kube-controller-manager: %v", err)
+	}
+	err = checkAssets(dir, true)
+	if err == nil || !strings.Contains(err.Error(), "kube-controller-manager (not an executable file)") {
+		t.Errorf("non-executable kube-controller-manager: err = %v", err)
+	}
+}
+
+func TestKCMArgs(t *testing.T) {
+	got := strings.Join(kcmArgs("/k", []string{"--v=2"}), " ")
+	for _, want := range []string{"--kubeconfig=/k", "--controllers=horizontalpodautoscaling", "--leader-elect=false", "--secure-port=0", "--horizontal-pod-autoscaler-sync-period=1s", "--v=2"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("kcm args %q lack %q", got, want)
+		}
+	}
+}

@@ -1,0 +1,370 @@
+// Package testenv runs a real control plane (etcd + kube-apiserver, optionally
+// kube-controller-manager with only the HPA controller) for mlscale's
+// integration tests. Only tests import it.
+//
+// The binaries are built from Go modules by hack/controlplane.sh (`make
+// controlplane`, a dependency of `make test`) into AssetsDir(). The KEDA CRDs
+// (ScaledObject, ScaledJob, TriggerAuthentication,
+// ClusterTriggerAuthentication) and the prometheus-operator ServiceMonitor CRD
+// are installed at start.
+//
+// One control plane is shared by all tests of a test binary. It is started by
+// the first Start call and stopped by Main when the tests are done:
+//
+//	func TestMain(m *testing.M) { testenv.Main(m) }
+//
+//	func TestSomething(t *testing.T) {
+//		env := testenv.Start(t)
+//		ns := env.Namespace(t) // a fresh namespace, deleted at cleanup
+//		...
+//	}
+//
+// The tests never skip silently: MLSCALE_SKIP_INTEGRATION=1 skips them with a
+// message; without it, missing binaries fail the test with the command that
+// builds them.
+package testenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+)
+
+// Env is a handle on the shared control plane. Its clients act as the admin
+// user (system:masters). All fields are safe for concurrent use; Config is a
+// copy that the caller may modify.
+type Env struct {
+	// Config talks to kube-apiserver as admin.
+	Config *rest.Config
+	// Clientset is a typed client built from Config.
+	Clientset kubernetes.Interface
+	// Dynamic is a dynamic client built from Config.
+	Dynamic dynamic.Interface
+	// Mapper maps kinds to resources through discovery (CRDs included).
+	Mapper meta.RESTMapper
+	// Kubeconfig is the path of an admin kubeconfig file for this control
+	// plane, e.g. for running the mlscale CLI against it.
+	Kubeconfig string
+	// AssetsDir holds the binaries and CRDs that were used.
+	AssetsDir string
+	// LogDir holds the logs of etcd, kube-apiserver and
+	// kube-controller-manager (removed at exit unless a test failed).
+	LogDir string
+	// Startup is how long the control plane took to start (etcd and
+	// kube-apiserver up, CRDs installed and established).
+	Startup time.Duration
+}
+
+// Option configures Start.
+type Option func(*options)
+
+type options struct {
+	kcm     bool
+	kcmArgs []string
+}
+
+// WithControllerManager also runs kube-controller-manager with only the
+// horizontalpodautoscaling controller (1 s sync period, 1 s CPU
+// initialization period and readiness delay), so HPAs get real statuses,
+// conditions and events. extraArgs are appended to its flags
+// ("--name=value").
+//
+// The controller manager is shared like the rest of the control plane: the
+// first Start that asks for it starts it and it runs until Main returns. It
+// acts on every HPA in the cluster, so tests should use their own namespaces.
+func WithControllerManager(extraArgs ...string) Option {
+	return func(o *options) {
+		o.kcm = true
+		o.kcmArgs = append(o.kcmArgs, extraArgs...)
+	}
+}
+
+var (
+	mainCalled atomic.Bool
+	failed     atomic.Bool
+
+	startOnce sync.Once
+	shared    *controlPlane
+	startErr  error
+
+	kcmMu sync.Mutex
+)
+
+type controlPlane struct {
+	env   *envtest.Environment
+	base  Env
+	logs  []*os.File
+	kcm   *controllerManager
+	start time.Time
+}
+
+// Main runs the tests of a package that uses Start, then stops the shared
+// control plane and exits. Call it from TestMain:
+//
+//	func TestMain(m *testing.M) { testenv.Main(m) }
+//
+// It silences controller-runtime's logger (envtest logs through it).
+func Main(m *testing.M) {
+	mainCalled.Store(true)
+	ctrllog.SetLogger(logr.Discard())
+	code := m.Run()
+	if code != 0 {
+		failed.Store(true)
+	}
+	if err := stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// Start returns the shared control plane, starting it on first use. It skips
+// the test when MLSCALE_SKIP_INTEGRATION=1 and fails it when the binaries are
+// missing or the control plane does not come up.
+func Start(t testing.TB, opts ...Option) *Env {
+	t.Helper()
+	if skipRequested() {
+		t.Skip("integration tests skipped: " + EnvSkip + "=1")
+	}
+	if !mainCalled.Load() {
+		t.Fatal("testenv.Start needs `func TestMain(m *testing.M) { testenv.Main(m) }` in this package; Main stops the shared control plane at exit")
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	dir := AssetsDir()
+	if err := checkAssets(dir, o.kcm); err != nil {
+		t.Fatal(err)
+	}
+	startOnce.Do(func() { shared, startErr = startControlPlane(dir) })
+	if startErr != nil {
+		t.Fatalf("testenv: starting the control plane from %s: %v", dir, startErr)
+	}
+	if o.kcm {
+		if err := shared.ensureControllerManager(o.kcmArgs); err != nil {
+			t.Fatalf("testenv: %v", err)
+		}
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			failed.Store(true)
+		}
+	})
+	e := shared.base
+	e.Config = rest.CopyConfig(shared.base.Config)
+	return &e
+}
+
+func startControlPlane(dir string) (*controlPlane, error) {
+	logDir, err := os.MkdirTemp("", "mlscale-testenv-")
+	if err != nil {
+		return nil, err
+	}
+	cp := &controlPlane{start: time.Now()}
+	logFile := func(name string) io.Writer {
+		f, err := os.Create(filepath.Join(logDir, name))
+		if err != nil {
+			return io.Discard
+		}
+		cp.logs = append(cp.logs, f)
+		return f
+	}
+	apiLog, etcdLog := logFile("kube-apiserver.log"), logFile("etcd.log")
+
+	crdDirs := []string{filepath.Join(dir, kedaCRDDir)}
+	if st, err := os.Stat(filepath.Join(dir, promOperatorCRDs)); err == nil && st.IsDir() {
+		crdDirs = append(crdDirs, filepath.Join(dir, promOperatorCRDs))
+	}
+	cp.env = &envtest.Environment{
+		// Explicit paths, so KUBEBUILDER_ASSETS / TEST_ASSET_* in the
+		// environment cannot swap in other binaries.
+		ControlPlane: envtest.ControlPlane{
+			APIServer: &envtest.APIServer{Path: filepath.Join(dir, "kube-apiserver"), Out: apiLog, Err: apiLog},
+			Etcd:      &envtest.Etcd{Path: filepath.Join(dir, "etcd"), Out: etcdLog, Err: etcdLog},
+		},
+		BinaryAssetsDirectory: dir,
+		CRDDirectoryPaths:     crdDirs,
+		ErrorIfCRDPathMissing: true,
+		// Generous: the CI machines are small and shared.
+		ControlPlaneStartTimeout: 90 * time.Second,
+		ControlPlaneStopTimeout:  30 * time.Second,
+	}
+	cfg, err := cp.env.Start()
+	if err != nil {
+		_ = cp.env.Stop()
+		cp.closeLogs()
+		return nil, fmt.Errorf("%w\n%s", err, tails(logDir, "kube-apiserver.log", "etcd.log"))
+	}
+	startup := time.Since(cp.start)
+
+	kubeconfig := filepath.Join(logDir, "kubeconfig")
+	if err := os.WriteFile(kubeconfig, cp.env.KubeConfig, 0o600); err != nil {
+		_ = cp.stop()
+		return nil, err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		_ = cp.stop()
+		return nil, err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		_ = cp.stop()
+		return nil, err
+	}
+	cp.base = Env{
+		Config:     cfg,
+		Clientset:  cs,
+		Dynamic:    dyn,
+		Mapper:     restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(cs.Discovery())),
+		Kubeconfig: kubeconfig,
+		AssetsDir:  dir,
+		LogDir:     logDir,
+		Startup:    startup,
+	}
+	return cp, nil
+}
+
+func (cp *controlPlane) closeLogs() {
+	for _, f := range cp.logs {
+		_ = f.Close()
+	}
+}
+
+func (cp *controlPlane) stop() error {
+	var errs []error
+	kcmMu.Lock()
+	if cp.kcm != nil {
+		errs = append(errs, cp.kcm.stop())
+	}
+	kcmMu.Unlock()
+	if err := cp.env.Stop(); err != nil {
+		errs = append(errs, fmt.Errorf("stopping etcd/kube-apiserver: %w", err))
+	}
+	cp.closeLogs()
+	return errors.Join(errs...)
+}
+
+// stop stops the shared control plane, if one was started. The logs are kept
+// (and their directory printed) when a test failed.
+func stop() error {
+	if shared == nil {
+		return nil
+	}
+	err := shared.stop()
+	if dir := shared.base.LogDir; dir != "" {
+		if failed.Load() || err != nil {
+			fmt.Fprintf(os.Stderr, "testenv: control plane logs kept in %s\n", dir)
+		} else {
+			_ = os.RemoveAll(dir)
+		}
+	}
+	return err
+}
+
+// Namespace creates a namespace with a generated name for the test and
+// deletes it at cleanup (no namespace controller runs, so its objects stay in
+// etcd until the shared control plane stops; that is harmless).
+func (e *Env) Namespace(t testing.TB) string {
+	t.Helper()
+	ns, err := e.Clientset.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "mlscale-test-"},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("testenv: creating namespace: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = e.Clientset.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
+	})
+	return ns.Name
+}
+
+// ServerSideDryRun creates obj with dryRun=All and strict field validation,
+// so kube-apiserver runs defaulting, schema (CRD) and API validation and
+// admission without persisting anything. Unknown or duplicate fields are
+// errors too. A namespaced object without a namespace goes to "default".
+// The returned error wraps the API status error (use apierrors.IsInvalid
+// etc.); its message names the offending fields.
+func (e *Env) ServerSideDryRun(ctx context.Context, obj *unstructured.Unstructured) error {
+	gvk := obj.GroupVersionKind()
+	if gvk.Kind == "" || gvk.Version == "" {
+		return fmt.Errorf("dry-run: object %q has no apiVersion/kind", obj.GetName())
+	}
+	m, err := e.mapping(obj)
+	if err != nil {
+		return fmt.Errorf("dry-run %s %q: %w", gvk.Kind, obj.GetName(), err)
+	}
+	var ri dynamic.ResourceInterface = e.Dynamic.Resource(m.Resource)
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		ns := obj.GetNamespace()
+		if ns == "" {
+			ns = metav1.NamespaceDefault
+		}
+		ri = e.Dynamic.Resource(m.Resource).Namespace(ns)
+	}
+	_, err = ri.Create(ctx, obj, metav1.CreateOptions{
+		DryRun:          []string{metav1.DryRunAll},
+		FieldValidation: metav1.FieldValidationStrict,
+	})
+	if err != nil {
+		return fmt.Errorf("dry-run %s %q: %w", gvk.Kind, obj.GetName(), err)
+	}
+	return nil
+}
+
+func (e *Env) mapping(obj *unstructured.Unstructured) (*meta.RESTMapping, error) {
+	gvk := obj.GroupVersionKind()
+	m, err := e.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil && meta.IsNoMatchError(err) {
+		// A CRD created after the first lookup: refresh discovery once.
+		if r, ok := e.Mapper.(meta.ResettableRESTMapper); ok {
+			r.Reset()
+			m, err = e.Mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		}
+	}
+	return m, err
+}
+
+// tails returns the last lines of the named logs in dir, for error messages.
+func tails(dir string, names ...string) string {
+	var out []byte
+	for _, n := range names {
+		b, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			continue
+		}
+		const max = 3000
+		if len(b) > max {
+			b = b[len(b)-max:]
+		}
+		out = fmt.Appendf(out, "--- %s (tail) ---\n%s\n", n, b)
+	}
+	return string(out)
+}
+
+// sameArgs reports whether two flag lists are equal.
+func sameArgs(a, b []string) bool { return slices.Equal(a, b) }
