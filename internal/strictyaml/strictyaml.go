@@ -202,7 +202,10 @@ func (d *Doc) Pos(path string) (line, col int) {
 		n = next
 		line, col = key.Line, key.Column
 	}
-	return n.Line, n.Column
+	if n := deref(n); n.Kind == yaml3.ScalarNode {
+		return n.Line, n.Column // a scalar: point at the value
+	}
+	return line, col // a mapping or list: point at its key
 }
 
 // Has reports whether path is present in the document.
