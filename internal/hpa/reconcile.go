@@ -110,7 +110,9 @@ func Reconcile(in *Input, st *State) Decision {
 			d.Stage = stage
 			sc.event(corev1.EventTypeWarning, "FailedComputeMetricsReplicas", err.Error())
 			d.DesiredReplicas = current
-			d.Metrics = sc.metrics
+			if stage != StageSelectorError {
+				d.Metrics = sc.metrics
+			}
 			d.Conditions = sc.conds
 			d.Events = sc.events
 			return d
@@ -168,7 +170,9 @@ func Reconcile(in *Input, st *State) Decision {
 	}
 	d.DesiredReplicas = desired
 	d.Rescale = rescale
-	d.Metrics = sc.metrics
+	if needs {
+		d.Metrics = sc.metrics
+	}
 	d.Conditions = sc.conds
 	d.Events = sc.events
 	return d
