@@ -258,7 +258,9 @@ func TestBehaviorStabilization(t *testing.T) {
 
 func TestStoreScaleEvents(t *testing.T) {
 	s := time.Second
-	ev := func(c int32, ago time.Duration) ScaleEvent { return ScaleEvent{ReplicaChange: c, Timestamp: t0.Add(-ago)} }
+	ev := func(c int32, ago time.Duration) ScaleEvent {
+		return ScaleEvent{ReplicaChange: c, Timestamp: t0.Add(-ago)}
+	}
 	type want struct {
 		change   int32
 		outdated bool

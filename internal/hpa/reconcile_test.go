@@ -366,7 +366,7 @@ func TestMetricNames(t *testing.T) {
 	samples := []PodSample{{Present: true, Milli: 1000}, {Present: true, Milli: 1000}}
 	in := &Input{HPA: h, Scale: Scale{SpecReplicas: 2, StatusReplicas: 2, Selector: "a=b"}, Pods: pods,
 		Metrics: []MetricInput{{Values: []int64{2000}}, {Values: []int64{2000}}, {Values: []int64{2000}}, {Values: []int64{2000}}, {Samples: samples, Items: 2}},
-		Config: testConfig(), Now: t0}
+		Config:  testConfig(), Now: t0}
 	d := Reconcile(in, &State{})
 	want := []string{
 		"external metric s0-queue(&LabelSelector{MatchLabels:map[string]string{queue: a,},MatchExpressions:[]LabelSelectorRequirement{},})",
