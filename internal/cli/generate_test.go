@@ -1,11 +1,15 @@
 package cli
 
 import (
+	"bytes"
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/mlscale/mlscale/internal/iostreams"
 	"github.com/mlscale/mlscale/internal/profile"
 	"github.com/mlscale/mlscale/internal/testutil/golden"
 )
@@ -185,4 +189,48 @@ func TestInitRejectsContradictoryAnswers(t *testing.T) {
 	if _, err := os.Stat(f); err == nil {
 		t.Error("file written despite the error")
 	}
+}
+
+// The form asks the flags' questions; in accessible mode it reads plain lines.
+func TestInitFormAccessible(t *testing.T) {
+	ios, _, out, _ := iostreams.Test()
+	ios.SetTTY(true, true, true)
+	ios.Getenv = func(k string) string {
+		if k == "ACCESSIBLE" {
+			return "1"
+		}
+		return ""
+	}
+	f := filepath.Join(t.TempDir(), "p.yaml")
+	// preset 4 (llm-inference in sorted order: batch-queue, embedding, llm-inference, vision-inference -> 3), name, namespace, image, gpus, min, max
+	ios.In = &lineReader{data: []byte("3\nchatbot\nprod\n\n2\n\n6\n")}
+	code := Run(context.Background(), ios, []string{"init", "-f", f})
+	if code != 0 {
+		t.Fatalf("exit %d; output:\n%s", code, out)
+	}
+	l, err := profile.LoadFile(f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Metadata.Name != "chatbot" || l.Metadata.Namespace != "prod" || l.Spec.Resources.GPU.Count != 2 ||
+		l.Spec.Scaling.Replicas.Max != 6 || l.Spec.Container.Image != "vllm/vllm-openai:v0.11.0" {
+		t.Errorf("answers not applied (form output:\n%s): %+v gpus=%d max=%d image=%s", out, l.Metadata, l.Spec.Resources.GPU.Count, l.Spec.Scaling.Replicas.Max, l.Spec.Container.Image)
+	}
+}
+
+// lineReader hands out one line per Read, as a person typing at a terminal
+// does, so that each prompt's scanner sees only its own answer.
+type lineReader struct{ data []byte }
+
+func (r *lineReader) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, io.EOF
+	}
+	n := bytes.IndexByte(r.data, '\n') + 1
+	if n == 0 {
+		n = len(r.data)
+	}
+	n = copy(p, r.data[:n])
+	r.data = r.data[n:]
+	return n, nil
 }

@@ -32,7 +32,7 @@ without --force.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if io.Preset == "" {
 				if opts.IO.IsStdinTTY() && opts.IO.IsStdoutTTY() {
-					answers, err := runInitForm(io)
+					answers, err := runInitForm(cmd.Context(), opts.IO, io)
 					if err != nil {
 						return err
 					}

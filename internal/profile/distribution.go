@@ -159,7 +159,7 @@ func (d *Distribution) MeanDuration() time.Duration {
 	case DistExponential:
 		return d.Mean
 	case DistLogNormal:
-		return time.Duration(d.logNormal().Mean())
+		return roundMicro(d.logNormal().Mean())
 	case DistUniform:
 		return (d.Min + d.Max) / 2
 	}
@@ -173,9 +173,9 @@ func (d *Distribution) Quantile(p float64) time.Duration {
 	}
 	switch d.Dist {
 	case DistExponential:
-		return time.Duration(distuv.Exponential{Rate: 1 / float64(d.Mean)}.Quantile(p))
+		return roundMicro(distuv.Exponential{Rate: 1 / float64(d.Mean)}.Quantile(p))
 	case DistLogNormal:
-		return time.Duration(d.logNormal().Quantile(p))
+		return roundMicro(d.logNormal().Quantile(p))
 	case DistUniform:
 		return d.Min + time.Duration(p*float64(d.Max-d.Min))
 	}
@@ -188,6 +188,12 @@ func (d *Distribution) logNormal() distuv.LogNormal {
 	z99 := distuv.UnitNormal.Quantile(0.99)
 	sigma := (math.Log(float64(d.P99)) - mu) / z99
 	return distuv.LogNormal{Mu: mu, Sigma: sigma}
+}
+
+// roundMicro rounds floating-point nanoseconds to whole microseconds, so
+// that a quantile given in the profile (the p99) comes back exactly.
+func roundMicro(ns float64) time.Duration {
+	return time.Duration(math.Round(ns/1e3)) * time.Microsecond
 }
 
 func parseDuration(s string) (time.Duration, error) {
