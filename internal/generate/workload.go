@@ -62,12 +62,16 @@ type HPA struct {
 
 // ScaledObject is the KEDA ScaledObject's spec.
 type ScaledObject struct {
-	Name                  string
-	MinReplicaCount       int32
-	MaxReplicaCount       int32
-	IdleReplicaCount      *int32
-	PollingInterval       int32
-	CooldownPeriod        int32
+	Name             string
+	MinReplicaCount  int32
+	MaxReplicaCount  int32
+	IdleReplicaCount *int32
+	PollingInterval  int32
+	CooldownPeriod   int32
+	// ZeroOrIdle: KEDA's own loop scales (to zero or to idle), so its polling
+	// interval and cooldown matter; otherwise KEDA 2.20 warns that they are
+	// not relevant and they are left out.
+	ZeroOrIdle            bool
 	InitialCooldownPeriod *int32
 	Fallback              map[string]any
 	Behavior              *autoscalingv2.HorizontalPodAutoscalerBehavior
@@ -295,6 +299,7 @@ func scaledObjectFor(l *profile.Loaded, name string, r profile.Replicas, k *prof
 		Name: name, MinReplicaCount: *r.Min, MaxReplicaCount: r.Max,
 		IdleReplicaCount: k.IdleReplicaCount, PollingInterval: *k.PollingInterval, CooldownPeriod: *k.CooldownPeriod,
 		InitialCooldownPeriod: k.InitialCooldown,
+		ZeroOrIdle:            *r.Min == 0 || k.IdleReplicaCount != nil,
 	}
 	if f := k.Fallback; f != nil {
 		so.Fallback = map[string]any{"failureThreshold": f.FailureThreshold, "replicas": f.Replicas}

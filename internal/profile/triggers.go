@@ -36,7 +36,7 @@ var triggerRules = map[string]triggerRule{
 		required: [][]string{{"serverAddress"}, {"query"}, {"threshold"}},
 		numeric:  []string{"threshold", "activationThreshold"},
 		enums:    map[string][]string{"ignoreNullValues": {"true", "false"}},
-		dropped:  map[string]string{"metricName": "KEDA no longer reads metricName (removed in v2.13); it names the metric s<index>-prometheus itself"},
+		dropped:  map[string]string{"metricName": "KEDA no longer reads metricName (removed in v2.12); it names the metric s<index>-prometheus itself"},
 	},
 	"aws-sqs-queue": {
 		required: [][]string{{"queueURL", "queueURLFromEnv"}, {"awsRegion"}},
