@@ -8,7 +8,6 @@ import (
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 )
 
@@ -169,47 +168,80 @@ const (
 )
 
 // groupPods classifies every pod (§1.5) into sc.cls and returns the counts.
-func groupPods(in *Input, st *State, mi *MetricInput, cpu bool) (ready, unready, missing int) {
+func groupPods(in *Input, st *State, mi *MetricInput, cpu bool) (ready, unready, missing int, sumReady int64) {
 	sc := &st.scratch
-	sc.podBuffers(len(in.Pods))
-	cpuInit := in.Config.CPUInitializationPeriod
-	delay := in.Config.InitialReadinessDelay
-	now := in.Now
+	pods := in.Pods
+	sc.podBuffers(len(pods))
+	cls := sc.cls[:len(pods)]
 	samples := mi.Samples
-	for i := range in.Pods {
-		p := &in.Pods[i]
-		if p.Deleting || p.Phase == corev1.PodFailed {
-			sc.cls[i] = clsIgnored
-			continue
+	if len(samples) < len(pods) {
+		// Fewer samples than pods: pad (once) so that the loops below
+		// need no bounds checks; the padding has Present=false.
+		if cap(sc.pad) < len(pods) {
+			sc.pad = make([]PodSample, len(pods))
 		}
-		if p.Phase == corev1.PodPending {
-			sc.cls[i] = clsUnready
+		sc.pad = sc.pad[:len(pods)]
+		n := copy(sc.pad, samples)
+		clear(sc.pad[n:])
+		samples = sc.pad
+	}
+	samples = samples[:len(pods)]
+	if !cpu {
+		for i := range pods {
+			p := &pods[i]
+			switch {
+			case p.Deleting || p.Phase == corev1.PodFailed:
+				cls[i] = clsIgnored
+			case p.Phase == corev1.PodPending:
+				cls[i] = clsUnready
+				unready++
+			case !samples[i].Present:
+				cls[i] = clsMissing
+				missing++
+			default:
+				cls[i] = clsReady
+				ready++
+				sumReady += samples[i].Milli
+			}
+		}
+		return
+	}
+	// A pod is young while startTime + cpuInitializationPeriod is after now,
+	// i.e. startTime is after now - cpuInitializationPeriod.
+	youngAfter := at(in.Now.Add(-in.Config.CPUInitializationPeriod))
+	delay := in.Config.InitialReadinessDelay
+	for i := range pods {
+		p := &pods[i]
+		switch {
+		case p.Deleting || p.Phase == corev1.PodFailed:
+			cls[i] = clsIgnored
+			continue
+		case p.Phase == corev1.PodPending:
+			cls[i] = clsUnready
 			unready++
 			continue
-		}
-		if i >= len(samples) || !samples[i].Present {
-			sc.cls[i] = clsMissing
+		case !samples[i].Present:
+			cls[i] = clsMissing
 			missing++
 			continue
 		}
-		if cpu {
-			var un bool
-			if p.Ready == "" || p.StartTime.IsZero() {
-				un = true
-			} else if p.StartTime.Add(cpuInit).After(now) {
-				s := &samples[i]
-				un = p.Ready == corev1.ConditionFalse || s.Timestamp.Before(p.ReadyTransitionTime.Add(s.Window))
-			} else {
-				un = p.Ready == corev1.ConditionFalse && p.StartTime.Add(delay).After(p.ReadyTransitionTime)
-			}
-			if un {
-				sc.cls[i] = clsUnready
-				unready++
-				continue
-			}
+		var un bool
+		if p.Ready == "" || p.StartTime.IsZero() {
+			un = true
+		} else if at(p.StartTime).after(youngAfter) {
+			s := &samples[i]
+			un = p.Ready == corev1.ConditionFalse || s.Timestamp.Before(p.ReadyTransitionTime.Add(s.Window))
+		} else {
+			un = p.Ready == corev1.ConditionFalse && p.StartTime.Add(delay).After(p.ReadyTransitionTime)
 		}
-		sc.cls[i] = clsReady
-		ready++
+		if un {
+			cls[i] = clsUnready
+			unready++
+		} else {
+			cls[i] = clsReady
+			ready++
+			sumReady += samples[i].Milli
+		}
 	}
 	return
 }
@@ -230,12 +262,14 @@ func metricsEmpty(mi *MetricInput) bool {
 func computeResource(in *Input, st *State, i int, r *MetricResult, mi *MetricInput, tol Tolerances,
 	res corev1.ResourceName, container string, target autoscalingv2.MetricTarget, isContainer bool) {
 	reason := "FailedGetResourceMetric"
-	wrapPrefix := "failed to get " + string(res) + " resource metric value: "
 	if isContainer {
 		reason = "FailedGetContainerResourceMetric"
-		wrapPrefix = "failed to get " + container + " container metric value: "
 	}
 	fail := func(e string) {
+		wrapPrefix := "failed to get " + string(res) + " resource metric value: "
+		if isContainer {
+			wrapPrefix = "failed to get " + container + " container metric value: "
+		}
 		metricErr(st, i, r, reason, e, wrapPrefix+e)
 	}
 	fetchErr := func() string {
@@ -307,28 +341,33 @@ func calcUtilization(in *Input, st *State, mi *MetricInput, target int32, tol To
 	if len(pods) == 0 {
 		return 0, 0, 0, 0, errNoPods
 	}
-	ready, unready, missing := groupPods(in, st, mi, res == corev1.ResourceCPU)
+	ready, unready, missing, sumU := groupPods(in, st, mi, res == corev1.ResourceCPU)
 	if ready+len(mi.Extra) == 0 {
 		return 0, 0, 0, 0, errNoMetrics
 	}
 	sc := &st.scratch
-	for j := range pods {
-		v, e := st.podRequest(in, &pods[j], res, container)
-		if e != "" {
-			return 0, 0, 0, 0, e
-		}
-		sc.reqv[j] = v
-	}
+	cls := sc.cls[:len(pods)]
+	reqv := sc.reqv[:len(pods)]
 	spec := in.Scale.SpecReplicas
-	cls := sc.cls
-	samples := mi.Samples
-	var sumU, sumR int64
-	entries := 0
+	var sumR int64
+	entries := ready
+	var lastSpec *corev1.PodSpec
+	var lastVal int64
+	haveLast := false
 	for j := range pods {
+		p := &pods[j]
+		v := lastVal
+		if !haveLast || p.Spec != lastSpec {
+			var e string
+			v, e = st.podRequest(in, p, res, container)
+			if e != "" {
+				return 0, 0, 0, 0, e
+			}
+			lastSpec, lastVal, haveLast = p.Spec, v, true
+		}
+		reqv[j] = v
 		if cls[j] == clsReady {
-			sumU += samples[j].Milli
-			sumR += sc.reqv[j]
-			entries++
+			sumR += v
 		}
 	}
 	if sumR == 0 {
@@ -388,18 +427,10 @@ func calcPlain(in *Input, st *State, mi *MetricInput, target int64, tol Toleranc
 	if len(pods) == 0 {
 		return 0, 0, 0, errNoPods
 	}
-	ready, unready, missing := groupPods(in, st, mi, cpu)
+	ready, unready, missing, total := groupPods(in, st, mi, cpu)
 	count := ready + len(mi.Extra)
 	if count == 0 {
 		return 0, 0, 0, errNoMetrics
-	}
-	cls := st.scratch.cls
-	samples := mi.Samples
-	var total int64
-	for j := range pods {
-		if cls[j] == clsReady {
-			total += samples[j].Milli
-		}
 	}
 	for j := range mi.Extra {
 		total += mi.Extra[j].Milli
@@ -441,7 +472,7 @@ func calcPlain(in *Input, st *State, mi *MetricInput, target int64, tol Toleranc
 func computePods(in *Input, st *State, i int, r *MetricResult, mi *MetricInput, tol Tolerances, src *autoscalingv2.PodsMetricSource) {
 	const reason = "FailedGetPodsMetric"
 	const wrap = "failed to get pods metric value: "
-	if _, err := metav1.LabelSelectorAsSelector(src.Metric.Selector); err != nil {
+	if err := st.scratch.checkSelector(src.Metric.Selector); err != nil {
 		metricErr(st, i, r, reason, err.Error(), wrap+err.Error())
 		return
 	}
@@ -512,7 +543,7 @@ const errNotFound = "the server could not find the requested resource"
 func computeObject(in *Input, st *State, i int, r *MetricResult, mi *MetricInput, tol Tolerances, src *autoscalingv2.ObjectMetricSource) {
 	const reason = "FailedGetObjectMetric"
 	const wrap = "failed to get object metric value: "
-	if _, err := metav1.LabelSelectorAsSelector(src.Metric.Selector); err != nil {
+	if err := st.scratch.checkSelector(src.Metric.Selector); err != nil {
 		metricErr(st, i, r, reason, err.Error(), wrap+err.Error())
 		return
 	}
@@ -583,15 +614,15 @@ func computeObject(in *Input, st *State, i int, r *MetricResult, mi *MetricInput
 func computeExternal(in *Input, st *State, i int, r *MetricResult, mi *MetricInput, tol Tolerances, src *autoscalingv2.ExternalMetricSource) {
 	const reason = "FailedGetExternalMetric"
 	name := src.Metric.Name
-	wrap := "failed to get " + name + " external metric value: "
+	wrap := func() string { return "failed to get " + name + " external metric value: " }
 	t := src.Target
 	if t.AverageValue == nil && t.Value == nil {
 		e := "invalid external metric source: neither a value target nor an average value target was set"
-		metricErr(st, i, r, reason, e, wrap+e)
+		metricErr(st, i, r, reason, e, wrap()+e)
 		return
 	}
 	fetch := func() string {
-		if _, err := metav1.LabelSelectorAsSelector(src.Metric.Selector); err != nil {
+		if err := st.scratch.checkSelector(src.Metric.Selector); err != nil {
 			return err.Error()
 		}
 		var apiErr string
@@ -608,7 +639,7 @@ func computeExternal(in *Input, st *State, i int, r *MetricResult, mi *MetricInp
 	sel := src.Metric.Selector
 	if t.AverageValue != nil {
 		if e := fetch(); e != "" {
-			metricErr(st, i, r, reason, e, wrap+"failed to get "+name+" external metric: "+e)
+			metricErr(st, i, r, reason, e, wrap()+"failed to get "+name+" external metric: "+e)
 			return
 		}
 		var usage int64
@@ -641,7 +672,7 @@ func computeExternal(in *Input, st *State, i int, r *MetricResult, mi *MetricInp
 		r.AverageValueMilli = avg
 	} else {
 		if e := fetch(); e != "" {
-			metricErr(st, i, r, reason, e, wrap+"failed to get external metric "+name+": "+e)
+			metricErr(st, i, r, reason, e, wrap()+"failed to get external metric "+name+": "+e)
 			return
 		}
 		var usage int64
@@ -655,7 +686,7 @@ func computeExternal(in *Input, st *State, i int, r *MetricResult, mi *MetricInp
 		ratio := float64(usage) / float64(t.Value.MilliValue())
 		n, e := usageRatioReplicaCount(in, ratio, tol)
 		if e != "" {
-			metricErr(st, i, r, reason, e, wrap+"failed to get external metric "+name+": "+e)
+			metricErr(st, i, r, reason, e, wrap()+"failed to get external metric "+name+": "+e)
 			return
 		}
 		r.Proposal = n

@@ -108,13 +108,13 @@ func defaultRules(from *autoscalingv2.HPAScalingRules, up bool) *autoscalingv2.H
 func normalizeLegacy(in *Input, st *State, d *Decision, current, desired, minReplicas int32) int32 {
 	sc := &st.scratch
 	now := in.Now
-	cutoff := now.Add(-in.Config.DownscaleStabilization)
+	cutoff := at(now.Add(-in.Config.DownscaleStabilization))
 	stabilized := desired
 	found := false
 	idx := 0
 	for i := range st.Recommendations {
 		rec := &st.Recommendations[i]
-		if rec.Timestamp.Before(cutoff) {
+		if at(rec.Timestamp).before(cutoff) {
 			found = true
 			idx = i
 		} else if rec.Replicas > stabilized {
@@ -172,19 +172,20 @@ func normalizeWithBehaviors(in *Input, st *State, d *Decision, current, desired,
 
 	// stabilizeRecommendationWithBehaviors
 	upRec, downRec := desired, desired
-	upCutoff := now.Add(-time.Second * time.Duration(up.window))
-	downCutoff := now.Add(-time.Second * time.Duration(down.window))
+	upCutoff := at(now.Add(-time.Second * time.Duration(up.window)))
+	downCutoff := at(now.Add(-time.Second * time.Duration(down.window)))
 	found := false
 	idx := 0
 	for i := range st.Recommendations {
 		rec := &st.Recommendations[i]
-		if rec.Timestamp.After(upCutoff) {
+		ts := at(rec.Timestamp)
+		if ts.after(upCutoff) {
 			upRec = min(rec.Replicas, upRec)
 		}
-		if rec.Timestamp.After(downCutoff) {
+		if ts.after(downCutoff) {
 			downRec = max(rec.Replicas, downRec)
 		}
-		if rec.Timestamp.Before(upCutoff) && rec.Timestamp.Before(downCutoff) {
+		if ts.before(upCutoff) && ts.before(downCutoff) {
 			found = true
 			idx = i
 		}
@@ -254,10 +255,10 @@ func normalizeWithBehaviors(in *Input, st *State, d *Decision, current, desired,
 
 // changeInPeriod mirrors getReplicasChangePerPeriod: events strictly after now-period.
 func changeInPeriod(period int32, events []ScaleEvent, now time.Time) int32 {
-	cutoff := now.Add(-time.Second * time.Duration(period))
+	cutoff := at(now.Add(-time.Second * time.Duration(period)))
 	var n int32
 	for i := range events {
-		if events[i].Timestamp.After(cutoff) {
+		if at(events[i].Timestamp).after(cutoff) {
 			n += events[i].ReplicaChange
 		}
 	}

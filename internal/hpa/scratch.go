@@ -2,8 +2,10 @@ package hpa
 
 import (
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 )
 
@@ -17,6 +19,7 @@ type scratch struct {
 	// per-pod work buffers
 	cls  []uint8
 	reqv []int64
+	pad  []PodSample
 
 	// scale.status.selector parse cache
 	selStr string
@@ -27,6 +30,7 @@ type scratch struct {
 	names []nameEntry
 	reqs  []reqEntry
 
+	selChecks []selCheck
 	validFor  string
 	validText string
 }
@@ -111,4 +115,40 @@ func (sc *scratch) podBuffers(n int) {
 	sc.reqv = sc.reqv[:n]
 }
 
+type selCheck struct {
+	sel *metav1.LabelSelector
+	err error
+}
+
+// checkSelector validates a metric selector as LabelSelectorAsSelector
+// does, cached per selector pointer.
+func (sc *scratch) checkSelector(sel *metav1.LabelSelector) error {
+	if sel == nil {
+		return nil
+	}
+	for i := range sc.selChecks {
+		if sc.selChecks[i].sel == sel {
+			return sc.selChecks[i].err
+		}
+	}
+	_, err := metav1.LabelSelectorAsSelector(sel)
+	if len(sc.selChecks) >= 16 {
+		sc.selChecks = sc.selChecks[:0]
+	}
+	sc.selChecks = append(sc.selChecks, selCheck{sel, err})
+	return err
+}
+
 func sprintSelector(v any) string { return fmt.Sprintf("%+v", v) }
+
+// instant is a time reduced to (Unix seconds, nanoseconds) for cheap exact
+// comparisons in the hot loops (time.Time's methods are not inlined there).
+type instant struct {
+	s int64
+	n int
+}
+
+func at(t time.Time) instant { return instant{t.Unix(), t.Nanosecond()} }
+
+func (a instant) after(b instant) bool  { return a.s > b.s || (a.s == b.s && a.n > b.n) }
+func (a instant) before(b instant) bool { return a.s < b.s || (a.s == b.s && a.n < b.n) }
