@@ -214,12 +214,14 @@ func targetInt(t v2.MetricTargetType, v int64) v2.MetricTarget {
 }
 
 // QuantityMilli is the quantity KEDA makes of a float metric or target
-// (v2.20.2+): three decimals, NaN/Inf/negative → 0.
+// (v2.20.2+): three decimals, NaN/Inf/negative → 0. It is returned in the
+// canonical form the API server stores (100.5 → 100500m).
 func QuantityMilli(v float64) resource.Quantity {
 	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-		return resource.MustParse("0")
+		return *resource.NewQuantity(0, resource.DecimalSI)
 	}
-	return resource.MustParse(strconv.FormatFloat(v, 'f', 3, 64))
+	q := resource.MustParse(strconv.FormatFloat(v, 'f', 3, 64))
+	return *resource.NewMilliQuantity(q.MilliValue(), resource.DecimalSI)
 }
 
 // ReportedValue is the float the HPA reads back from the quantity KEDA
