@@ -124,3 +124,19 @@ func BenchmarkGenerate(b *testing.B) {
 		}
 	}
 }
+
+// ScaledObjects are checked by the KEDA engine's own validation (webhook wording).
+func TestScaledObjectValidatedByKEDAEngine(t *testing.T) {
+	fsys := overlay(t, "40-scaledobject.yaml.tmpl", strings.Replace(readTemplate(t, "40-scaledobject.yaml.tmpl"), "maxReplicaCount: {{ .MaxReplicaCount }}", "maxReplicaCount: 0", 1))
+	r, _ := NewRenderer(fsys)
+	_, err := r.Render(load(t, "batch-queue"))
+	if err == nil || !strings.Contains(err.Error(), "spec.maxReplicaCount") || !strings.Contains(err.Error(), "KEDA") {
+		t.Fatalf("error: %v", err)
+	}
+	fsys = overlay(t, "40-scaledobject.yaml.tmpl", strings.Replace(readTemplate(t, "40-scaledobject.yaml.tmpl"), "  triggers:", "  idleReplicaCount: 1\n  triggers:", 1))
+	r, _ = NewRenderer(fsys)
+	_, err = r.Render(load(t, "batch-queue"))
+	if err == nil || !strings.Contains(err.Error(), "IdleReplicaCount=1 must be less than MinReplicaCount=") {
+		t.Fatalf("error: %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package generate
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -13,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/mlscale/mlscale/internal/keda"
 	"github.com/mlscale/mlscale/internal/strictyaml"
 )
 
@@ -44,7 +46,7 @@ func validateAll(objs []*Object) error {
 	}
 	deployments := map[string]*appsv1.Deployment{}
 	services := map[string]*corev1.Service{}
-	auths := map[string]bool{}
+	auths := map[string]*kedav1alpha1.TriggerAuthentication{}
 	for _, o := range objs {
 		switch t := o.Typed.(type) {
 		case *appsv1.Deployment:
@@ -53,7 +55,7 @@ func validateAll(objs []*Object) error {
 		case *corev1.Service:
 			services[t.Name] = t
 		case *kedav1alpha1.TriggerAuthentication:
-			auths[t.Name] = true
+			auths[t.Name] = t
 		}
 	}
 	owners := map[string]string{} // Deployment name -> the autoscaler that owns it
@@ -77,12 +79,12 @@ func validateAll(objs []*Object) error {
 			report(o, list)
 			own(o, t.Spec.ScaleTargetRef.Name, "spec.scaleTargetRef.name")
 		case *kedav1alpha1.ScaledObject:
-			list := ValidateScaledObject(t)
+			list := validateScaledObject(t, auths)
 			if deployments[t.Spec.ScaleTargetRef.Name] == nil {
 				list = append(list, field.NotFound(field.NewPath("spec", "scaleTargetRef", "name"), t.Spec.ScaleTargetRef.Name))
 			}
 			for i, tr := range t.Spec.Triggers {
-				if tr.AuthenticationRef != nil && !auths[tr.AuthenticationRef.Name] {
+				if tr.AuthenticationRef != nil && auths[tr.AuthenticationRef.Name] == nil {
 					list = append(list, field.NotFound(field.NewPath("spec", "triggers").Index(i).Child("authenticationRef", "name"), tr.AuthenticationRef.Name))
 				}
 			}
@@ -285,66 +287,47 @@ func requestsForUtilization(ms []autoscalingv2.MetricSpec, d *appsv1.Deployment)
 	return list
 }
 
-// ValidateScaledObject applies the ScaledObject CRD's and KEDA admission
-// webhook's rules that a rendered object can break.
-func ValidateScaledObject(so *kedav1alpha1.ScaledObject) field.ErrorList {
-	var list field.ErrorList
-	spec := field.NewPath("spec")
-	min, max := int32(0), int32(100) // KEDA's defaults
-	if so.Spec.MinReplicaCount != nil {
-		min = *so.Spec.MinReplicaCount
-	}
-	if so.Spec.MaxReplicaCount != nil {
-		max = *so.Spec.MaxReplicaCount
-	}
-	if min > max {
-		list = append(list, field.Invalid(spec.Child("minReplicaCount"), min, fmt.Sprintf("MinReplicaCount=%d must be less than MaxReplicaCount=%d", min, max)))
-	}
-	if idle := so.Spec.IdleReplicaCount; idle != nil && *idle >= min {
-		list = append(list, field.Invalid(spec.Child("idleReplicaCount"), *idle, fmt.Sprintf("IdleReplicaCount=%d must be less than MinReplicaCount=%d", *idle, min)))
-	}
-	if len(so.Spec.Triggers) == 0 {
-		list = append(list, field.Required(spec.Child("triggers"), "no triggers defined in the ScaledObject/ScaledJob"))
-	}
-	names := map[string]bool{}
+// validateScaledObject runs KEDA's own validation layers (CRD schema, the
+// admission webhook, the reconciler's scaler builders) through the KEDA
+// engine, with each TriggerAuthentication parameter standing in for the
+// Secret value it will resolve to.
+func validateScaledObject(so *kedav1alpha1.ScaledObject, auths map[string]*kedav1alpha1.TriggerAuthentication) field.ErrorList {
+	params := make([]map[string]string, len(so.Spec.Triggers))
 	for i, t := range so.Spec.Triggers {
-		p := spec.Child("triggers").Index(i)
-		if t.Name != "" {
-			if names[t.Name] {
-				list = append(list, field.Duplicate(p.Child("name"), t.Name))
-			}
-			names[t.Name] = true
+		if t.AuthenticationRef == nil {
+			continue
 		}
-		if (t.Type == "cpu" || t.Type == "memory") && t.MetricType == autoscalingv2.ValueMetricType {
-			list = append(list, field.Invalid(p.Child("metricType"), t.MetricType, "the metricType for cpu/memory triggers must be Utilization or AverageValue"))
-		}
-		if (t.Type == "cpu" || t.Type == "memory") && min == 0 && onlyResourceTriggers(so) {
-			list = append(list, field.Invalid(spec.Child("minReplicaCount"), min, "scale to zero requires at least one trigger that is not cpu or memory"))
-		}
-		if so.Spec.Fallback != nil && t.MetricType != "" && t.MetricType != autoscalingv2.AverageValueMetricType {
-			list = append(list, field.Invalid(p.Child("metricType"), t.MetricType, "fallback only works with AverageValue triggers"))
-		}
-	}
-	if so.Spec.Fallback != nil {
-		if so.Spec.Fallback.FailureThreshold < 0 {
-			list = append(list, field.Invalid(spec.Child("fallback", "failureThreshold"), so.Spec.Fallback.FailureThreshold, "must not be negative"))
-		}
-		for i, t := range so.Spec.Triggers {
-			if t.Type == "cpu" || t.Type == "memory" {
-				list = append(list, field.Invalid(spec.Child("triggers").Index(i).Child("type"), t.Type, "fallback is not supported with cpu or memory triggers"))
+		if ta := auths[t.AuthenticationRef.Name]; ta != nil {
+			params[i] = map[string]string{}
+			for _, ref := range ta.Spec.SecretTargetRef {
+				params[i][ref.Parameter] = authPlaceholder(t.Type, ref.Parameter)
 			}
 		}
 	}
-	return list
+	_, err := keda.Compile(so, keda.Options{AuthParams: params})
+	if err == nil {
+		return nil
+	}
+	var ve *keda.ValidationError
+	if errors.As(err, &ve) {
+		path := field.NewPath("spec")
+		if ve.Field != "" {
+			path = field.NewPath(ve.Field)
+		}
+		return field.ErrorList{{Type: field.ErrorTypeInvalid, Field: path.String(), BadValue: field.OmitValueType{}, Detail: "KEDA's " + ve.Layer + " rejects it: " + ve.Message}}
+	}
+	return field.ErrorList{field.InternalError(field.NewPath("spec"), err)}
 }
 
-func onlyResourceTriggers(so *kedav1alpha1.ScaledObject) bool {
-	for _, t := range so.Spec.Triggers {
-		if t.Type != "cpu" && t.Type != "memory" {
-			return false
-		}
+// authPlaceholder is a well-formed stand-in for a secret parameter's value.
+func authPlaceholder(triggerType, param string) string {
+	switch {
+	case triggerType == "rabbitmq" && param == "host":
+		return "amqp://user:password@rabbitmq.example:5672/vhost"
+	case param == "bootstrapServers":
+		return "kafka.example:9092"
 	}
-	return true
+	return "secret-value"
 }
 
 func validatePDB(p *policyv1.PodDisruptionBudget, deployments map[string]*appsv1.Deployment) field.ErrorList {
