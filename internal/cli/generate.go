@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlscale/mlscale/internal/generate"
+	"github.com/mlscale/mlscale/internal/output"
 	"github.com/mlscale/mlscale/internal/profile"
 )
 
@@ -30,8 +31,8 @@ prometheus-adapter rules that make the metric exist.
 
 Every object is decoded into its typed Kubernetes struct and checked against
 the API server's, the HPA's and KEDA's validation before anything is written.
-Output is a YAML stream on stdout, or one file per object plus a
-kustomization.yaml with --out-dir.`,
+Output is a YAML stream on stdout (-o table or yaml), a v1 List as JSON
+(-o json), or one file per object plus a kustomization.yaml with --out-dir.`,
 		Example: `  mlscale generate --preset llm-inference
   mlscale generate -f mlscale.yaml --out-dir deploy/
   mlscale generate -f - < profile.yaml | kubectl apply --dry-run=server -f -`,
@@ -54,9 +55,15 @@ kustomization.yaml with --out-dir.`,
 }
 
 func runGenerate(opts *Options, g *generateOptions) error {
+	format, err := opts.Format(output.Table, output.YAML, output.JSON)
+	if err != nil {
+		return err
+	}
+	if format == output.JSON && g.outDir != "" {
+		return Usagef("-o json prints a List to stdout; it does not combine with --out-dir")
+	}
 	var (
-		l   *profile.Loaded
-		err error
+		l *profile.Loaded
 	)
 	if g.preset != "" {
 		src, perr := profile.Preset(g.preset)
@@ -80,6 +87,13 @@ func runGenerate(opts *Options, g *generateOptions) error {
 	}
 	for _, w := range res.Warnings {
 		fmt.Fprintln(opts.IO.ErrOut, "Warning: "+w)
+	}
+	if format == output.JSON {
+		list, err := generate.List(res)
+		if err != nil {
+			return err
+		}
+		return output.WriteJSON(opts.IO.Out, list)
 	}
 	if g.outDir == "" {
 		return generate.WriteStream(opts.IO.Out, res)

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -233,4 +234,25 @@ func (r *lineReader) Read(p []byte) (int, error) {
 	n = copy(p, r.data[:n])
 	r.data = r.data[n:]
 	return n, nil
+}
+
+func TestGenerateJSONList(t *testing.T) {
+	code, out, errOut := run(t, "generate", "--preset", "embedding", "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var list struct {
+		Kind  string           `json:"kind"`
+		Items []map[string]any `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatal(err)
+	}
+	_, yamlOut, _ := run(t, "generate", "--preset", "embedding")
+	if list.Kind != "List" || len(list.Items) != strings.Count(yamlOut, "\n---\n")+1 {
+		t.Errorf("kind %s, %d items", list.Kind, len(list.Items))
+	}
+	if code, _, _ := run(t, "generate", "--preset", "embedding", "-o", "json", "--out-dir", t.TempDir()); code != ExitUsage {
+		t.Errorf("-o json with --out-dir: exit %d", code)
+	}
 }

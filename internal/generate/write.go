@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"sigs.k8s.io/yaml"
 )
 
 // WriteStream writes all objects as one multi-document YAML stream.
@@ -68,4 +70,18 @@ func WriteDir(dir string, res *Result) ([]string, error) {
 		written = append(written, dst)
 	}
 	return written, nil
+}
+
+// List returns the objects as a v1 List, as `kubectl get -o json` prints
+// several objects.
+func List(res *Result) (map[string]any, error) {
+	items := make([]any, 0, len(res.Objects))
+	for _, o := range res.Objects {
+		var obj map[string]any
+		if err := yaml.Unmarshal(o.YAML, &obj); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", o.Kind, o.Name, err)
+		}
+		items = append(items, obj)
+	}
+	return map[string]any{"apiVersion": "v1", "kind": "List", "items": items}, nil
 }
