@@ -43,8 +43,8 @@ func validateSelector(in *Input, st *State) error {
 		names = append(names, in.HPA.Namespace+"/"+in.HPA.Name)
 	}
 	limit := 0
-	if in.Config.minor() >= 37 {
-		limit = 2 // HPAOptimizedSelectorStore (beta, on) stops at two
+	if in.Config.minor() >= 37 && in.Config.Gates.OptimizedSelectorStore {
+		limit = 2 // HPAOptimizedSelectorStore stops at two
 	}
 	for _, o := range in.OtherHPAs {
 		if limit > 0 && len(names) >= limit {

@@ -27,6 +27,9 @@ type FeatureGates struct {
 	// PodLevelResources uses pod-level spec.resources.requests for
 	// utilisation when set and no container is named.
 	PodLevelResources bool
+	// OptimizedSelectorStore is HPAOptimizedSelectorStore (1.37): the
+	// AmbiguousSelector message names at most two HPAs.
+	OptimizedSelectorStore bool
 }
 
 // DefaultFeatureGates returns the defaults of Kubernetes 1.minor.
@@ -35,9 +38,10 @@ func DefaultFeatureGates(minor int) FeatureGates {
 		minor = DefaultMinor
 	}
 	return FeatureGates{
-		ConfigurableTolerance: minor >= 35,
-		ScaleToZero:           minor >= 37,
-		PodLevelResources:     minor >= 34,
+		ConfigurableTolerance:  minor >= 35,
+		ScaleToZero:            minor >= 37,
+		PodLevelResources:      minor >= 34,
+		OptimizedSelectorStore: minor >= 37,
 	}
 }
 
