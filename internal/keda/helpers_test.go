@@ -1,7 +1,6 @@
 package keda
 
 import (
-	"testing"
 	"time"
 
 	"github.com/kedacore/keda/v2/apis/keda/v1alpha1"
@@ -10,10 +9,16 @@ import (
 	"github.com/mlscale/mlscale/internal/keda/scalers"
 )
 
+// tb is what the helpers need; *testing.T and *rapid.T both have it.
+type tb interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
 var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 
 // so parses a ScaledObject written in YAML (spec only, or a whole object).
-func so(t testing.TB, spec string) *v1alpha1.ScaledObject {
+func so(t tb, spec string) *v1alpha1.ScaledObject {
 	t.Helper()
 	var o v1alpha1.ScaledObject
 	if err := yaml.UnmarshalStrict([]byte(spec), &o); err != nil {
@@ -31,7 +36,7 @@ func so(t testing.TB, spec string) *v1alpha1.ScaledObject {
 	return &o
 }
 
-func compile(t testing.TB, spec string) *Compiled {
+func compile(t tb, spec string) *Compiled {
 	t.Helper()
 	c, err := Compile(so(t, spec), Options{})
 	if err != nil {
@@ -40,7 +45,7 @@ func compile(t testing.TB, spec string) *Compiled {
 	return c
 }
 
-func compileV(t testing.TB, minor int, spec string) *Compiled {
+func compileV(t tb, minor int, spec string) *Compiled {
 	t.Helper()
 	c, err := Compile(so(t, spec), Options{Version: Version{Minor: minor}})
 	if err != nil {
