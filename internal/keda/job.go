@@ -144,14 +144,31 @@ type JobResult struct {
 }
 
 // Poll runs one ScaledJob poll: metrics, activity, the scaling strategy and
-// the Jobs KEDA creates. wasActive is the Active condition before the poll.
-func (c *CompiledJob) Poll(readings []scalers.Reading, jobs Jobs, wasActive bool, res *JobResult) {
+// the Jobs KEDA creates. conds holds the status conditions before the poll
+// and is updated (nil: freshly initialised).
+func (c *CompiledJob) Poll(readings []scalers.Reading, jobs Jobs, conds *ConditionSet, res *JobResult) {
 	*res = JobResult{Metrics: res.Metrics[:0], Events: res.Events[:0]}
-	res.Conditions = initialConditions()
+	if conds == nil {
+		init := initialConditions()
+		conds = &init
+	}
+	if conds[CondReady].Type == "" {
+		*conds = initialConditions()
+	}
+	defer func() { res.Conditions = *conds }()
+	wasPaused := conds[CondPaused].Status == metav1.ConditionTrue
+	wasActive := conds[CondActive].Status == metav1.ConditionTrue
 	if c.Paused {
 		res.Paused = true
-		setCond(&res.Conditions, CondPaused, metav1.ConditionTrue, "ScaledJobPaused", "ScaledJob is paused")
+		if !wasPaused {
+			setCond(conds, CondPaused, metav1.ConditionTrue, "ScaledJobPaused", "ScaledJob is paused")
+			res.Events = append(res.Events, Event{corev1.EventTypeNormal, "ScaledJobPaused", "ScaledJob is paused"})
+		}
 		return
+	}
+	if wasPaused {
+		setCond(conds, CondPaused, metav1.ConditionFalse, "ScaledJobUnpaused", "ScaledJob is unpaused")
+		res.Events = append(res.Events, Event{corev1.EventTypeNormal, "ScaledJobUnpaused", "ScaledJob is unpaused"})
 	}
 	type sm struct {
 		q, maxV float64
@@ -253,26 +270,25 @@ func (c *CompiledJob) Poll(readings []scalers.Reading, jobs Jobs, wasActive bool
 		res.Create = min(res.ScaleTo, res.Effective)
 		res.Events = append(res.Events, Event{corev1.EventTypeNormal, "KEDAJobsCreated", "Created " + strconv.FormatInt(res.Create, 10) + " jobs"})
 	}
-	setCond(&res.Conditions, CondReady, metav1.ConditionTrue, "ScaledJobReady", "ScaledJob is defined correctly and is ready for scaling")
+	setCond(conds, CondReady, metav1.ConditionTrue, "ScaledJobReady", "ScaledJob is defined correctly and is ready for scaling")
 	if res.Error {
 		if active {
-			setCond(&res.Conditions, CondReady, metav1.ConditionUnknown, "PartialTriggerError", "Some triggers defined in ScaledJob are not working correctly")
+			setCond(conds, CondReady, metav1.ConditionUnknown, "PartialTriggerError", "Some triggers defined in ScaledJob are not working correctly")
 		} else {
-			setCond(&res.Conditions, CondReady, metav1.ConditionFalse, "TriggerError", "Triggers defined in ScaledJob are not working correctly")
+			setCond(conds, CondReady, metav1.ConditionFalse, "TriggerError", "Triggers defined in ScaledJob are not working correctly")
 		}
 	}
 	if active {
 		if !wasActive {
 			res.Events = append(res.Events, Event{corev1.EventTypeNormal, "ScaledJobActive", "Scaling is performed because triggers are active"})
 		}
-		setCond(&res.Conditions, CondActive, metav1.ConditionTrue, "ScalerActive", "Scaling is performed because triggers are active")
+		setCond(conds, CondActive, metav1.ConditionTrue, "ScalerActive", "Scaling is performed because triggers are active")
 	} else {
 		if wasActive {
 			res.Events = append(res.Events, Event{corev1.EventTypeNormal, "ScaledJobInactive", "Scaling is not performed because triggers are not active"})
 		}
-		setCond(&res.Conditions, CondActive, metav1.ConditionFalse, "ScalerNotActive", "Scaling is not performed because triggers are not active")
+		setCond(conds, CondActive, metav1.ConditionFalse, "ScalerNotActive", "Scaling is not performed because triggers are not active")
 	}
-	setCond(&res.Conditions, CondPaused, metav1.ConditionFalse, "ScaledJobUnpaused", "ScaledJob is not paused")
 }
 
 // strategy is GetEffectiveMaxScale of the strategy in effect.

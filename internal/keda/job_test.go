@@ -61,7 +61,7 @@ spec:
 			}
 			c := job(t, tc.minor, spec)
 			var res JobResult
-			c.Poll([]scalers.Reading{val(10)}, Jobs{Running: 3, Pending: 2}, false, &res)
+			c.Poll([]scalers.Reading{val(10)}, Jobs{Running: 3, Pending: 2}, nil, &res)
 			if res.Effective != tc.wantEffective || res.Create != tc.wantCreate {
 				t.Fatalf("effective %d create %d, want %d %d (%+v)", res.Effective, res.Create, tc.wantEffective, tc.wantCreate, res)
 			}
@@ -89,30 +89,30 @@ spec:
 	}
 	var res JobResult
 	// max: the active trigger with the largest queue.
-	mk("0", "max").Poll([]scalers.Reading{val(8), val(3)}, Jobs{}, false, &res)
+	mk("0", "max").Poll([]scalers.Reading{val(8), val(3)}, Jobs{}, nil, &res)
 	if res.QueueLength != 8 || res.MaxScale != 4 || res.Create != 4 || !res.Active {
 		t.Errorf("max: %+v", res)
 	}
 	// an inactive trigger does not count; activation strict.
-	mk("0", "max").Poll([]scalers.Reading{val(1), val(0)}, Jobs{}, false, &res)
+	mk("0", "max").Poll([]scalers.Reading{val(1), val(0)}, Jobs{}, nil, &res)
 	if res.Active || res.Create != 0 {
 		t.Errorf("inactive: %+v", res)
 	}
-	mk("0", "sum").Poll([]scalers.Reading{val(8), val(3)}, Jobs{}, false, &res)
+	mk("0", "sum").Poll([]scalers.Reading{val(8), val(3)}, Jobs{}, nil, &res)
 	if res.QueueLength != 11 || res.MaxScale != 7 {
 		t.Errorf("sum: %+v", res)
 	}
-	mk("0", "avg").Poll([]scalers.Reading{val(8), val(3)}, Jobs{}, false, &res)
+	mk("0", "avg").Poll([]scalers.Reading{val(8), val(3)}, Jobs{}, nil, &res)
 	if res.QueueLength != 6 || res.MaxScale != 4 { // ceil(5.5), ceil(3.5)
 		t.Errorf("avg: %+v", res)
 	}
-	mk("0", "min").Poll([]scalers.Reading{val(8), val(3)}, Jobs{}, false, &res)
+	mk("0", "min").Poll([]scalers.Reading{val(8), val(3)}, Jobs{}, nil, &res)
 	if res.QueueLength != 3 || res.MaxScale != 3 {
 		t.Errorf("min: %+v", res)
 	}
 	// min 2 with 0 running: creates min − running, active even when idle.
 	c := mk("2", "max")
-	c.Poll([]scalers.Reading{val(0), val(0)}, Jobs{}, false, &res)
+	c.Poll([]scalers.Reading{val(0), val(0)}, Jobs{}, nil, &res)
 	if !res.Active || res.Create != 2 || c.Max != 8 {
 		t.Errorf("min 2: %+v max %d", res, c.Max)
 	}
@@ -120,11 +120,13 @@ spec:
 		t.Errorf("events %+v", res.Events)
 	}
 	// errors
-	mk("0", "max").Poll([]scalers.Reading{fail("x"), val(0)}, Jobs{}, true, &res)
+	wasActive := InitialConditions()
+	wasActive[CondActive].Status = "True"
+	mk("0", "max").Poll([]scalers.Reading{fail("x"), val(0)}, Jobs{}, &wasActive, &res)
 	if res.Conditions[CondReady].Reason != "TriggerError" || !hasEvent(res.Events, "ScaledJobInactive", "Scaling is not performed because triggers are not active") {
 		t.Errorf("error: %+v", res)
 	}
-	mk("0", "max").Poll([]scalers.Reading{fail("x"), val(5)}, Jobs{}, true, &res)
+	mk("0", "max").Poll([]scalers.Reading{fail("x"), val(5)}, Jobs{}, nil, &res)
 	if res.Conditions[CondReady].Reason != "PartialTriggerError" || res.Create != 5 {
 		t.Errorf("partial: %+v", res)
 	}
@@ -144,9 +146,15 @@ spec:
 		t.Fatal(err)
 	}
 	var res JobResult
-	c.Poll([]scalers.Reading{val(50)}, Jobs{}, false, &res)
-	if !res.Paused || res.Create != 0 {
+	c.Poll([]scalers.Reading{val(50)}, Jobs{}, nil, &res)
+	if !res.Paused || res.Create != 0 || !hasEvent(res.Events, "ScaledJobPaused", "ScaledJob is paused") {
 		t.Errorf("paused: %+v", res)
+	}
+	conds := res.Conditions
+	c2 := job(t, 20, "spec:\n  jobTargetRef: {template: {spec: {containers: [{name: w, image: x}]}}}\n  triggers:\n  - {type: metrics-api, metadata: {url: x, valueLocation: a, targetValue: \"2\"}}\n")
+	c2.Poll([]scalers.Reading{val(0)}, Jobs{}, &conds, &res)
+	if p := res.Conditions[CondPaused]; p.Reason != "ScaledJobUnpaused" || p.Message != "ScaledJob is unpaused" || !hasEvent(res.Events, "ScaledJobUnpaused", "ScaledJob is unpaused") {
+		t.Errorf("unpaused: %+v", res)
 	}
 	sj.Spec.ScalingStrategy.Strategy = "default"
 	if _, err := CompileJob(&sj, Options{Version: Version{Minor: 19}}); err == nil || !strings.Contains(err.Error(), `Unsupported value: "default"`) {

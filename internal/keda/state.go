@@ -51,6 +51,13 @@ var condTypes = [numConds]v1alpha1.ConditionType{
 	v1alpha1.ConditionReady, v1alpha1.ConditionActive, v1alpha1.ConditionFallback, v1alpha1.ConditionPaused,
 }
 
+// ConditionSet holds the Ready, Active, Fallback and Paused conditions,
+// indexed by CondReady … CondPaused.
+type ConditionSet = [numConds]v1alpha1.Condition
+
+// InitialConditions is the set KEDA initialises a new object with.
+func InitialConditions() ConditionSet { return initialConditions() }
+
 // NewState returns the state of a freshly created ScaledObject: no
 // lastActiveTime, no health, no records, and the conditions KEDA
 // initialises (Ready/Active/Fallback Unknown, Paused False).

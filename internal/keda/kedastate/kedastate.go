@@ -130,8 +130,8 @@ type Input struct {
 	Jobs     keda.Jobs
 	Readings []scalers.Reading
 	State    keda.State
-	// JobWasActive is the ScaledJob's Active condition before the poll.
-	JobWasActive bool
+	// JobConditions are the ScaledJob's conditions before the poll.
+	JobConditions keda.ConditionSet
 }
 
 // Steps.
@@ -407,10 +407,9 @@ func reading(doc *strictyaml.Doc, i int, typ string, r ReadingIn) (scalers.Readi
 
 func (in *Input) state(doc *strictyaml.Doc, s StateIn) error {
 	if in.SJ != nil {
-		for _, c := range s.Conditions {
-			if c.Type == v1alpha1.ConditionActive {
-				in.JobWasActive = c.Status == metav1.ConditionTrue
-			}
+		in.JobConditions = keda.InitialConditions()
+		if err := readConditions(doc, s.Conditions, &in.JobConditions); err != nil {
+			return err
 		}
 		if s.LastActiveTime != nil || len(s.Health) > 0 || len(s.CachedRecords) > 0 {
 			return doc.Errorf("state", "a ScaledJob keeps only conditions here")
@@ -457,7 +456,15 @@ func (in *Input) state(doc *strictyaml.Doc, s StateIn) error {
 		}
 		st.Cached[i] = rec
 	}
-	for j, cd := range s.Conditions {
+	if err := readConditions(doc, s.Conditions, &st.Conditions); err != nil {
+		return err
+	}
+	in.State = st
+	return nil
+}
+
+func readConditions(doc *strictyaml.Doc, conds []v1alpha1.Condition, out *keda.ConditionSet) error {
+	for j, cd := range conds {
 		idx := -1
 		for k, t := range []v1alpha1.ConditionType{v1alpha1.ConditionReady, v1alpha1.ConditionActive, v1alpha1.ConditionFallback, v1alpha1.ConditionPaused} {
 			if cd.Type == t {
@@ -472,9 +479,8 @@ func (in *Input) state(doc *strictyaml.Doc, s StateIn) error {
 		default:
 			return doc.Errorf(fmt.Sprintf("state.conditions[%d].status", j), "must be True, False or Unknown, got %q", cd.Status)
 		}
-		st.Conditions[idx] = cd
+		out[idx] = cd
 	}
-	in.State = st
 	return nil
 }
 

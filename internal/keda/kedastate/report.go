@@ -186,7 +186,8 @@ func (r *Report) evalJob() {
 	in := r.in
 	c := in.SJ
 	var res keda.JobResult
-	c.Poll(in.Readings, in.Jobs, in.JobWasActive, &res)
+	conds := in.JobConditions
+	c.Poll(in.Readings, in.Jobs, &conds, &res)
 	r.Active, r.Error = res.Active, res.Error
 	r.Decision = "jobs"
 	if res.Paused {
