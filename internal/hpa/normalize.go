@@ -362,3 +362,47 @@ func storeScaleEvent(in *Input, st *State, prev, next int32, now time.Time) {
 		*events = append(ev, e)
 	}
 }
+
+// PolicyLimit explains one scaling policy's limit at a reconcile.
+type PolicyLimit struct {
+	Policy autoscalingv2.HPAScalingPolicy
+	// PeriodStart is the replica count at the start of the policy's period,
+	// reconstructed from the controller's own scale events.
+	PeriodStart int32
+	// Allowed is the replica count the policy allows.
+	Allowed int32
+}
+
+// ExplainPolicies returns, for the behavior path, the per-policy limits of
+// the direction from current (scale-up when up), computed as the
+// controller does from the events before the reconcile, and the select
+// policy in force.
+func ExplainPolicies(in *Input, upEvents, downEvents []ScaleEvent, current int32, up bool) ([]PolicyLimit, autoscalingv2.ScalingPolicySelect) {
+	b := in.HPA.Spec.Behavior
+	if b == nil {
+		return nil, ""
+	}
+	var r rules
+	if up {
+		r = effectiveRules(b.ScaleUp, true, 0)
+	} else {
+		r = effectiveRules(b.ScaleDown, false, in.Config.DownscaleStabilization)
+	}
+	var out []PolicyLimit
+	for _, p := range r.policies {
+		start := current - changeInPeriod(p.PeriodSeconds, upEvents, in.Now) + changeInPeriod(p.PeriodSeconds, downEvents, in.Now)
+		l := PolicyLimit{Policy: p, PeriodStart: start}
+		switch {
+		case p.Type == autoscalingv2.PodsScalingPolicy && up:
+			l.Allowed = start + p.Value
+		case p.Type == autoscalingv2.PodsScalingPolicy:
+			l.Allowed = start - p.Value
+		case p.Type == autoscalingv2.PercentScalingPolicy && up:
+			l.Allowed = int32(math.Ceil(float64(start) * (1 + float64(p.Value)/100)))
+		case p.Type == autoscalingv2.PercentScalingPolicy:
+			l.Allowed = int32(float64(start) * (1 - float64(p.Value)/100))
+		}
+		out = append(out, l)
+	}
+	return out, r.policy
+}

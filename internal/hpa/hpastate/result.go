@@ -1,6 +1,8 @@
 package hpastate
 
 import (
+	"math"
+
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -74,8 +76,9 @@ func (s *Snapshot) Run() *Result {
 	for i, m := range d.Metrics {
 		mr := MetricResult{Index: i, Name: m.Name, Proposal: m.Proposal, Error: m.Error}
 		if m.Error == "" {
-			ratio := m.UsageRatio
-			mr.UsageRatio = &ratio
+			if ratio := m.UsageRatio; !math.IsInf(ratio, 0) && !math.IsNaN(ratio) {
+				mr.UsageRatio = &ratio // JSON has no infinity: omitted then
+			}
 			c := &CurrentMetric{}
 			format := resource.DecimalSI
 			if resourceName(s.Input.HPA, i) == corev1.ResourceMemory {

@@ -67,12 +67,12 @@ func (r *Result) WriteText(w io.Writer) error {
 				p("      failed: %s\n", m.Error)
 				continue
 			}
+			ratio := d.Metrics[i].UsageRatio
 			p("      current %s, target %s, usage ratio %s -> proposes %d\n",
-				currentText(m.Current), targetText(h, i), fnum(*m.UsageRatio), m.Proposal)
-			if m.Proposal == in.Scale.SpecReplicas && *m.UsageRatio != 1 {
-				if 1-d.Tolerances.ScaleDown <= *m.UsageRatio && *m.UsageRatio <= 1+d.Tolerances.ScaleUp {
-					p("      (ratio within tolerance: no change)\n")
-				}
+				currentText(m.Current), targetText(h, i), fnum(ratio), m.Proposal)
+			if m.Proposal == in.Scale.SpecReplicas && ratio != 1 &&
+				1-d.Tolerances.ScaleDown <= ratio && ratio <= 1+d.Tolerances.ScaleUp {
+				p("      (ratio within tolerance: no change)\n")
 			}
 		}
 	}
@@ -103,9 +103,11 @@ func (r *Result) WriteText(w io.Writer) error {
 				p("Limits: %d -> %d (ScaleUpLimit: legacy cap max(2 x current, 4))\n", d.Stabilized, d.Limited)
 			} else {
 				p("Limits: %d -> %d (ScaleUpLimit: scale-up policies)\n", d.Stabilized, d.Limited)
+				r.explainPolicies(p, true)
 			}
 		case "ScaleDownLimit":
 			p("Limits: %d -> %d (ScaleDownLimit: scale-down policies)\n", d.Stabilized, d.Limited)
+			r.explainPolicies(p, false)
 		case "TooManyReplicas":
 			p("Limits: %d -> %d (TooManyReplicas: maxReplicas)\n", d.Stabilized, d.Limited)
 		case "TooFewReplicas":
@@ -148,6 +150,28 @@ func (r *Result) WriteText(w io.Writer) error {
 		len(r.History.Recommendations), len(r.History.ScaleUpEvents), len(r.History.ScaleDownEvents))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func (r *Result) explainPolicies(p func(string, ...any), up bool) {
+	s := r.snap
+	cur := s.Input.Scale.SpecReplicas
+	limits, sel := hpa.ExplainPolicies(&s.Input, s.Engine.ScaleUpEvents, s.Engine.ScaleDownEvents, cur, up)
+	for _, l := range limits {
+		unit := ""
+		if l.Policy.Type == autoscalingv2.PercentScalingPolicy {
+			unit = "%"
+		}
+		p("  policy %s %d%s per %ds: period started at %d replicas, allows %d\n",
+			l.Policy.Type, l.Policy.Value, unit, l.Policy.PeriodSeconds, l.PeriodStart, l.Allowed)
+	}
+	switch sel {
+	case autoscalingv2.DisabledPolicySelect:
+		p("  selectPolicy Disabled: no change in this direction\n")
+	case autoscalingv2.MinChangePolicySelect:
+		p("  selectPolicy Min: the policy allowing the smallest change wins\n")
+	default:
+		p("  selectPolicy Max: the policy allowing the largest change wins\n")
+	}
 }
 
 func fnum(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
