@@ -27,13 +27,16 @@ package testenv
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -104,9 +107,10 @@ var (
 	mainCalled atomic.Bool
 	failed     atomic.Bool
 
-	startOnce sync.Once
-	shared    *controlPlane
-	startErr  error
+	startMu  sync.Mutex // guards shared, startErr, stopped
+	shared   *controlPlane
+	startErr error
+	stopped  bool
 
 	kcmMu sync.Mutex
 )
@@ -125,9 +129,34 @@ type controlPlane struct {
 //	func TestMain(m *testing.M) { testenv.Main(m) }
 //
 // It silences controller-runtime's logger (envtest logs through it).
+//
+// etcd and kube-apiserver run in their own process groups, so they would
+// outlive a test binary that dies abruptly. Main therefore also stops them
+// on SIGINT/SIGTERM and shortly before the -test.timeout panic.
 func Main(m *testing.M) {
 	mainCalled.Store(true)
 	ctrllog.SetLogger(logr.Discard())
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sig
+		fmt.Fprintf(os.Stderr, "testenv: %v: stopping the control plane\n", s)
+		failed.Store(true)
+		_ = stop()
+		os.Exit(1)
+	}()
+	if d := testTimeout(); d > 0 {
+		margin := min(d/10, 15*time.Second)
+		t := time.AfterFunc(d-margin, func() {
+			fmt.Fprintf(os.Stderr, "testenv: -test.timeout %s nearly reached: stopping the control plane\n", d)
+			failed.Store(true)
+			_ = stop()
+		})
+		defer t.Stop()
+	}
 	code := m.Run()
 	if code != 0 {
 		failed.Store(true)
@@ -160,7 +189,15 @@ func Start(t testing.TB, opts ...Option) *Env {
 	if err := checkAssets(dir, o.kcm); err != nil {
 		t.Fatal(err)
 	}
-	startOnce.Do(func() { shared, startErr = startControlPlane(dir) })
+	startMu.Lock()
+	if stopped {
+		startMu.Unlock()
+		t.Fatal("testenv: the control plane has been stopped (signal or -test.timeout)")
+	}
+	if shared == nil && startErr == nil {
+		shared, startErr = startControlPlane(dir)
+	}
+	startMu.Unlock()
 	if startErr != nil {
 		t.Fatalf("testenv: starting the control plane from %s: %v", dir, startErr)
 	}
@@ -269,9 +306,36 @@ func (cp *controlPlane) stop() error {
 	return errors.Join(errs...)
 }
 
-// stop stops the shared control plane, if one was started. The logs are kept
-// (and their directory printed) when a test failed.
+// testTimeout returns the value of -test.timeout (0: none).
+func testTimeout() time.Duration {
+	f := flag.Lookup("test.timeout")
+	if f == nil {
+		return 0
+	}
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return 0
+	}
+	d, _ := g.Get().(time.Duration)
+	return d
+}
+
+var (
+	stopOnce sync.Once
+	stopErr  error
+)
+
+// stop stops the shared control plane, if one was started, once. The logs
+// are kept (and their directory printed) when a test failed.
 func stop() error {
+	stopOnce.Do(func() { stopErr = doStop() })
+	return stopErr
+}
+
+func doStop() error {
+	startMu.Lock()
+	defer startMu.Unlock()
+	stopped = true
 	if shared == nil {
 		return nil
 	}
