@@ -107,6 +107,7 @@ func TestScaledObjectServerSideDryRun(t *testing.T) {
 		if !strings.Contains(err.Error(), "spec.minReplicaCount") || !strings.Contains(err.Error(), "integer") {
 			t.Errorf("error does not name the field and type: %v", err)
 		}
+		t.Log(err)
 	})
 
 	t.Run("missing required", func(t *testing.T) {
@@ -117,6 +118,7 @@ func TestScaledObjectServerSideDryRun(t *testing.T) {
 		if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "spec.triggers") {
 			t.Fatalf("dry-run without spec.triggers: err = %v, want Invalid naming spec.triggers", err)
 		}
+		t.Log(err)
 	})
 
 	t.Run("unknown field", func(t *testing.T) {
@@ -129,6 +131,7 @@ func TestScaledObjectServerSideDryRun(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), `unknown field "spec.minReplicas"`) {
 			t.Fatalf("dry-run with spec.minReplicas: err = %v, want strict-validation error naming it", err)
 		}
+		t.Log(err)
 	})
 }
 
@@ -180,6 +183,7 @@ func TestHPABehaviorValidation(t *testing.T) {
 	if !strings.Contains(err.Error(), "spec.behavior.scaleUp.policies[0].periodSeconds") {
 		t.Errorf("error does not name the field: %v", err)
 	}
+	t.Log(err)
 }
 
 // TestControllerManagerHPA checks that WithControllerManager runs the real HPA
