@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -167,16 +168,74 @@ const (
 	clsIgnored
 )
 
-// groupPods classifies every pod (§1.5) into sc.cls and returns the counts.
+// Per-pod status bits, computed once per reconcile (podStatus) and shared by
+// every metric's grouping.
+const (
+	stIgnored    uint8 = 1 << iota // deleting or Failed
+	stPending                      // phase Pending
+	stCPUUnready                   // unready for CPU whatever its sample says
+	stCPUYoung                     // within the CPU initialisation period: the sample's time decides
+)
+
+// podStatus fills sc.status for this reconcile's pods.
+func podStatus(in *Input, sc *scratch) []uint8 {
+	pods := in.Pods
+	if sc.statusOK && len(sc.status) == len(pods) {
+		return sc.status
+	}
+	if cap(sc.status) < len(pods) {
+		sc.status = make([]uint8, len(pods))
+	}
+	status := sc.status[:len(pods)]
+	youngAfter := at(in.Now.Add(-in.Config.CPUInitializationPeriod))
+	zero := at(time.Time{})
+	delay := in.Config.InitialReadinessDelay
+	for i := range pods {
+		p := &pods[i]
+		ph := p.Phase
+		var st uint8
+		// First-byte checks spare a string comparison for Running pods.
+		switch {
+		case p.Deleting || (len(ph) == 6 && ph[0] == 'F' && ph == corev1.PodFailed):
+			st = stIgnored
+		case len(ph) == 7 && ph[0] == 'P' && ph == corev1.PodPending:
+			st = stPending
+		case p.Ready == "":
+			st = stCPUUnready
+		default:
+			start := at(p.StartTime)
+			switch {
+			case start == zero: // status.startTime nil
+				st = stCPUUnready
+			case start.after(youngAfter):
+				if p.Ready == corev1.ConditionFalse {
+					st = stCPUUnready
+				} else {
+					st = stCPUYoung
+				}
+			case p.Ready == corev1.ConditionFalse && p.StartTime.Add(delay).After(p.ReadyTransitionTime):
+				st = stCPUUnready
+			}
+		}
+		status[i] = st
+	}
+	sc.status = status
+	sc.statusOK = true
+	return status
+}
+
+// groupPods classifies every pod (§1.5) into sc.cls and returns the counts
+// and the sum of the ready pods' samples.
 func groupPods(in *Input, st *State, mi *MetricInput, cpu bool) (ready, unready, missing int, sumReady int64) {
 	sc := &st.scratch
 	pods := in.Pods
 	sc.podBuffers(len(pods))
 	cls := sc.cls[:len(pods)]
+	status := podStatus(in, sc)[:len(pods)]
 	samples := mi.Samples
 	if len(samples) < len(pods) {
-		// Fewer samples than pods: pad (once) so that the loops below
-		// need no bounds checks; the padding has Present=false.
+		// Fewer samples than pods: pad (once) so that the loop below needs
+		// no bounds checks; the padding has Present=false.
 		if cap(sc.pad) < len(pods) {
 			sc.pad = make([]PodSample, len(pods))
 		}
@@ -186,61 +245,42 @@ func groupPods(in *Input, st *State, mi *MetricInput, cpu bool) (ready, unready,
 		samples = sc.pad
 	}
 	samples = samples[:len(pods)]
-	if !cpu {
-		for i := range pods {
-			p := &pods[i]
-			switch {
-			case p.Deleting || p.Phase == corev1.PodFailed:
-				cls[i] = clsIgnored
-			case p.Phase == corev1.PodPending:
-				cls[i] = clsUnready
-				unready++
-			case !samples[i].Present:
-				cls[i] = clsMissing
-				missing++
-			default:
+	mask := stIgnored | stPending
+	if cpu {
+		mask |= stCPUUnready | stCPUYoung
+	}
+	for i := range status {
+		s := &samples[i]
+		st := status[i] & mask
+		if st == 0 {
+			if s.Present {
 				cls[i] = clsReady
 				ready++
-				sumReady += samples[i].Milli
+				sumReady += s.Milli
+			} else {
+				cls[i] = clsMissing
+				missing++
 			}
-		}
-		return
-	}
-	// A pod is young while startTime + cpuInitializationPeriod is after now,
-	// i.e. startTime is after now - cpuInitializationPeriod.
-	youngAfter := at(in.Now.Add(-in.Config.CPUInitializationPeriod))
-	delay := in.Config.InitialReadinessDelay
-	for i := range pods {
-		p := &pods[i]
-		switch {
-		case p.Deleting || p.Phase == corev1.PodFailed:
-			cls[i] = clsIgnored
 			continue
-		case p.Phase == corev1.PodPending:
+		}
+		switch {
+		case st&stIgnored != 0:
+			cls[i] = clsIgnored
+		case st&stPending != 0:
 			cls[i] = clsUnready
 			unready++
-			continue
-		case !samples[i].Present:
+		case !s.Present:
 			cls[i] = clsMissing
 			missing++
-			continue
-		}
-		var un bool
-		if p.Ready == "" || p.StartTime.IsZero() {
-			un = true
-		} else if at(p.StartTime).after(youngAfter) {
-			s := &samples[i]
-			un = p.Ready == corev1.ConditionFalse || s.Timestamp.Before(p.ReadyTransitionTime.Add(s.Window))
-		} else {
-			un = p.Ready == corev1.ConditionFalse && p.StartTime.Add(delay).After(p.ReadyTransitionTime)
-		}
-		if un {
+		case st&stCPUUnready != 0 || s.Timestamp.Before(pods[i].ReadyTransitionTime.Add(s.Window)):
+			// Young pods: unready unless the sample lies entirely after
+			// the last readiness change.
 			cls[i] = clsUnready
 			unready++
-		} else {
+		default:
 			cls[i] = clsReady
 			ready++
-			sumReady += samples[i].Milli
+			sumReady += s.Milli
 		}
 	}
 	return

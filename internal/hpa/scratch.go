@@ -21,6 +21,10 @@ type scratch struct {
 	reqv []int64
 	pad  []PodSample
 
+	// per-reconcile pod status bits
+	status   []uint8
+	statusOK bool
+
 	// scale.status.selector parse cache
 	selStr string
 	sel    labels.Selector
@@ -69,6 +73,7 @@ func (sc *scratch) begin(nMetrics int) {
 	}
 	sc.conds = sc.conds[:0]
 	sc.events = sc.events[:0]
+	sc.statusOK = false
 }
 
 func (sc *scratch) setCond(t ConditionType, s corev1.ConditionStatus, reason, msg string) {
