@@ -570,7 +570,7 @@ func usageRatioReplicaCount(in *Input, ratio float64, tol Tolerances) (int32, st
 			return 0, "unable to calculate ready pods: " + e
 		}
 		f := ratio * float64(ready)
-		if f > math.MaxInt32 {
+		if f > math.MaxInt32 && in.Config.minor() >= 35 {
 			return math.MaxInt32, ""
 		}
 		return int32(math.Ceil(f)), ""
@@ -682,10 +682,11 @@ func computeExternal(in *Input, st *State, i int, r *MetricResult, mi *MetricInp
 			metricErr(st, i, r, reason, e, wrap()+"failed to get "+name+" external metric: "+e)
 			return
 		}
+		capped := in.Config.minor() >= 34 // 1.33 has no overflow handling here
 		var usage int64
 		for _, v := range mi.Values {
 			usage += v
-			if usage < 0 {
+			if usage < 0 && capped {
 				usage = math.MaxInt64
 				break
 			}
@@ -696,14 +697,14 @@ func computeExternal(in *Input, st *State, i int, r *MetricResult, mi *MetricInp
 		ratio := float64(usage) / (float64(target) * float64(n))
 		if !tol.within(ratio) {
 			f := math.Ceil(float64(usage) / float64(target))
-			if f > float64(math.MaxInt32) {
+			if f > float64(math.MaxInt32) && capped {
 				n = math.MaxInt32
 			} else {
 				n = int32(f)
 			}
 		}
 		avg := int64(math.MaxInt64)
-		if float64(usage) < float64(math.MaxInt64) {
+		if float64(usage) < float64(math.MaxInt64) || !capped {
 			avg = int64(math.Ceil(float64(usage) / float64(stat)))
 		}
 		r.Proposal = n
@@ -715,9 +716,10 @@ func computeExternal(in *Input, st *State, i int, r *MetricResult, mi *MetricInp
 			metricErr(st, i, r, reason, e, wrap()+"failed to get external metric "+name+": "+e)
 			return
 		}
+		capped := in.Config.minor() >= 35 // earlier releases wrap around
 		var usage int64
 		for _, v := range mi.Values {
-			if v > 0 && usage > math.MaxInt64-v {
+			if capped && v > 0 && usage > math.MaxInt64-v {
 				usage = math.MaxInt64
 				break
 			}

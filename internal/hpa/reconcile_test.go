@@ -461,3 +461,45 @@ func TestRequestsWithSidecarsAndPodLevel(t *testing.T) {
 		})
 	}
 }
+
+func TestVersionDeltasBefore135(t *testing.T) {
+	// Requests: 1.33/1.34 do not fail on an absent named container, and 1.33
+	// ignores pod-level requests even with the gate on.
+	always := corev1.ContainerRestartPolicyAlways
+	spec := &corev1.PodSpec{
+		Resources:      &corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: *q("4")}},
+		Containers:     []corev1.Container{{Name: "app", Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: *q("1")}}}},
+		InitContainers: []corev1.Container{{Name: "init", RestartPolicy: nil}, {Name: "proxy", RestartPolicy: &always, Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: *q("100m")}}}},
+	}
+	for _, tc := range []struct {
+		minor     int
+		container string
+		want      int64
+		err       string
+	}{
+		{37, "init", 0, "container init not found in Pod p"},
+		{34, "init", 0, ""},
+		{37, "", 4000, ""},
+		{34, "", 4000, ""},
+		{33, "", 1100, ""},
+	} {
+		cfg := DefaultConfig(tc.minor)
+		cfg.Gates.PodLevelResources = true
+		st := &State{}
+		got, err := st.podRequest(&Input{Config: cfg}, &Pod{Name: "p", Spec: spec}, corev1.ResourceCPU, tc.container)
+		if got != tc.want || err != tc.err {
+			t.Errorf("1.%d container %q: got %d %q, want %d %q", tc.minor, tc.container, got, err, tc.want, tc.err)
+		}
+	}
+	// External Value: 1.35+ caps the sum of series at MaxInt64, 1.34 wraps.
+	for _, minor := range []int{34, 37} {
+		h := newHPA(externalValue("q", 1000))
+		in := &Input{HPA: h, Scale: Scale{SpecReplicas: 1, StatusReplicas: 1, Selector: "a=b"}, Pods: (&fixture{replicas: 1}).pods(),
+			Metrics: []MetricInput{{Values: []int64{1 << 62, 1 << 62}}}, Config: DefaultConfig(minor), Now: t0}
+		d := Reconcile(in, &State{})
+		v := d.Metrics[0].ValueMilli
+		if (minor >= 35) != (v == 1<<63-1) || (minor < 35) != (v < 0) {
+			t.Errorf("1.%d: usage %d", minor, v)
+		}
+	}
+}

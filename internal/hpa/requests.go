@@ -11,13 +11,18 @@ const maxReqCache = 64
 func (st *State) podRequest(in *Input, p *Pod, res corev1.ResourceName, container string) (int64, string) {
 	sc := &st.scratch
 	podLevel := in.Config.Gates.PodLevelResources
+	minor := in.Config.minor()
+	if minor <= 33 {
+		podLevel = false // 1.33's controller has no pod-level requests
+	}
+	legacy := minor <= 34
 	for k := range sc.reqs {
 		e := &sc.reqs[k]
-		if e.spec == p.Spec && e.res == res && e.container == container && e.podLevel == podLevel {
+		if e.spec == p.Spec && e.res == res && e.container == container && e.podLevel == podLevel && e.legacy == legacy {
 			return e.milli, reqErr(e, res, container, p.Name)
 		}
 	}
-	e := computeRequest(p.Spec, res, container, podLevel)
+	e := computeRequest(p.Spec, res, container, podLevel, legacy)
 	if len(sc.reqs) >= maxReqCache {
 		sc.reqs = sc.reqs[:0]
 	}
@@ -39,8 +44,11 @@ func reqErr(e *reqEntry, res corev1.ResourceName, container, pod string) string 
 
 var emptySpec corev1.PodSpec
 
-func computeRequest(spec *corev1.PodSpec, res corev1.ResourceName, container string, podLevelGate bool) reqEntry {
-	e := reqEntry{spec: spec, res: res, container: container, podLevel: podLevelGate}
+// computeRequest mirrors calculateRequests; legacy is the 1.33/1.34 container
+// loop, which neither stops at the named container nor fails when it is
+// absent (the request is then 0).
+func computeRequest(spec *corev1.PodSpec, res corev1.ResourceName, container string, podLevelGate, legacy bool) reqEntry {
+	e := reqEntry{spec: spec, res: res, container: container, podLevel: podLevelGate, legacy: legacy}
 	s := spec
 	if s == nil {
 		s = &emptySpec
@@ -68,7 +76,7 @@ func computeRequest(spec *corev1.PodSpec, res corev1.ResourceName, container str
 			}
 			e.milli += q.MilliValue()
 		}
-		return container == c.Name
+		return !legacy && container == c.Name
 	}
 	for k := range s.Containers {
 		if check(&s.Containers[k]) {
@@ -83,7 +91,7 @@ func computeRequest(spec *corev1.PodSpec, res corev1.ResourceName, container str
 			}
 		}
 	}
-	if container != "" {
+	if container != "" && !legacy {
 		e.errKind = 2
 		e.milli = 0
 	}

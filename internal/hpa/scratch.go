@@ -55,6 +55,7 @@ type reqEntry struct {
 	res       corev1.ResourceName
 	container string
 	podLevel  bool
+	legacy    bool
 	milli     int64
 	errKind   uint8 // 0 ok, 1 missing request in container, 2 container not found, 3 missing pod-level request
 	errCont   string

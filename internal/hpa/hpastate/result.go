@@ -81,7 +81,7 @@ func (s *Snapshot) Run() *Result {
 			}
 			c := &CurrentMetric{}
 			format := resource.DecimalSI
-			if resourceName(s.Input.HPA, i) == corev1.ResourceMemory {
+			if resourceName(s.Input.HPA, i) == corev1.ResourceMemory && s.Minor >= 34 {
 				format = resource.BinarySI
 			}
 			if m.HasUtilization {
