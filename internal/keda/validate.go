@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/kedacore/keda/v2/apis/keda/v1alpha1"
 	v2 "k8s.io/api/autoscaling/v2"
@@ -117,7 +118,11 @@ func validateWebhook(so *v1alpha1.ScaledObject, minor int) ([]string, error) {
 		}
 	}
 	if err := v1alpha1.CheckReplicaCountBoundsAreValid(so); err != nil {
-		return nil, webhookErr("spec", err)
+		field := "spec.minReplicaCount"
+		if strings.HasPrefix(err.Error(), "IdleReplicaCount") {
+			field = "spec.idleReplicaCount"
+		}
+		return nil, webhookErr(field, err)
 	}
 	if err := checkFallback(so, minor); err != nil {
 		return nil, webhookErr("spec.fallback", err)
