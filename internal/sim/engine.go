@@ -80,7 +80,7 @@ type Engine struct {
 	end   int64
 	now   int64
 	h     eventHeap
-	seq   uint64
+	seq   uint32
 	nev   uint64
 	nevBy [numEvKinds]uint64
 
@@ -98,6 +98,7 @@ type Engine struct {
 	conc   int32
 
 	nextIn, nextOut int32 // token counts of the pending traced arrival
+	arrEv           event
 
 	// accounting
 	inSys     int64
@@ -168,8 +169,17 @@ func (e *Engine) Run() *Result {
 	}
 	e.setup()
 	progressEvery := uint64(1 << 22)
-	for e.h.len() > 0 {
-		ev := e.h.pop()
+	for {
+		var ev event
+		// the next arrival lives outside the heap: one push and pop less per request
+		if e.arr.pending && (e.h.len() == 0 || less(&e.arrEv, &e.h.s[0])) {
+			ev = e.arrEv
+			e.arr.pending = false
+		} else if e.h.len() > 0 {
+			ev = e.h.pop()
+		} else {
+			break
+		}
 		if ev.t > e.end {
 			break
 		}
@@ -236,10 +246,7 @@ func (e *Engine) setup() {
 		e.admit(request{arrive: 0, service: cfg.Service.Time.Sample(e.rSvc)})
 	}
 	e.ctl.start(e)
-	if t, in, out := e.arr.next(); t >= 0 {
-		e.nextIn, e.nextOut = in, out
-		e.schedule(t, evArrival, 0, 0, 0)
-	}
+	e.nextArrival()
 	e.st.start(e)
 }
 
@@ -273,9 +280,16 @@ func (e *Engine) onArrival() {
 	} else {
 		e.admit(r)
 	}
+	e.nextArrival()
+}
+
+// nextArrival draws the next arrival and holds it beside the heap.
+func (e *Engine) nextArrival() {
 	if t, in, out := e.arr.next(); t >= 0 {
 		e.nextIn, e.nextOut = in, out
-		e.schedule(t, evArrival, 0, 0, 0)
+		e.seq++
+		e.arrEv = event{t: t, seq: e.seq, kind: evArrival}
+		e.arr.pending = true
 	}
 }
 

@@ -23,9 +23,9 @@ const (
 // which it was scheduled (seq), so that runs are reproducible.
 type event struct {
 	t      int64 // ns since the start
-	seq    uint64
 	arrive int64 // evComplete: the request's arrival time
-	a      int32 // pod or node index
+	seq    uint32 // wraps after 2^32 events: still deterministic
+	a      int32  // pod or node index
 	gen    uint32
 	kind   evKind
 }
@@ -41,7 +41,7 @@ func less(a, b *event) bool {
 	if a.t != b.t {
 		return a.t < b.t
 	}
-	return a.seq < b.seq
+	return int32(a.seq-b.seq) < 0
 }
 
 func (h *eventHeap) push(e event) {

@@ -288,23 +288,31 @@ func (e *Engine) result() *Result {
 	if rs.Episodes > 0 {
 		rs.MeanSeconds = round(rs.MeanSeconds/float64(rs.Episodes), 3)
 	}
-	// Little's law over [0, T]: L = ∫N dt / T; λ = arrivals / T; W is the
-	// mean time in system of the requests that left, with those still in
-	// the system counted up to T.
-	inside := e.area - e.sojourn // time spent so far by requests still in the system
+	// Little's law over [0, T]: L = ∫N dt / T (integrated at every event);
+	// λ = arrivals / T; W = mean time in system per arrival, summed
+	// request by request: departures, plus T - arrival for those still
+	// waiting or in service at T. The two sides are computed separately,
+	// so any request the engine loses or double-counts shows up here.
+	inside := 0.0
+	qIn := func(q *reqQueue) {
+		for k := 0; k < q.size; k++ {
+			inside += float64(e.now - q.buf[(q.head+k)%len(q.buf)].arrive)
+		}
+	}
+	qIn(&e.shared)
+	for _, i := range e.live {
+		p := &e.pods[i]
+		qIn(&p.q)
+		inside += float64(int64(p.busy)*e.now - p.arrSum)
+	}
 	L := e.area / T
 	lw := 0.0
 	if e.arrivals > 0 {
-		lam := float64(e.arrivals) / T
-		w := (e.sojourn + inside) / float64(e.arrivals)
-		if left > 0 {
-			w = e.sojourn / float64(left)
-		}
-		lw = lam * w
+		lw = float64(e.arrivals) / T * ((e.sojourn + inside) / float64(e.arrivals))
 	}
 	s.LittlesLaw = LittlesLaw{L: round(L, 6), LambdaW: round(lw, 6)}
 	if L > 0 {
-		s.LittlesLaw.RelativeError = round(math.Abs(L-lw)/L, 6)
+		s.LittlesLaw.RelativeError = round(math.Abs(L-lw)/L, 12)
 	}
 	s.Engine = EngineStats{Events: e.nev}
 	r.Timeline = e.tl.finish()

@@ -29,6 +29,8 @@ type arrivals struct {
 
 	// trace replay
 	ti int
+
+	pending bool // the engine holds the next arrival
 }
 
 const segLen = float64(10 * time.Second)

@@ -1,0 +1,118 @@
+package sim
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// mm1Event and mm1Heap are the minimal typed-heap M/M/1 loop the engine is
+// compared with: a binary heap of value structs, no statistics beyond the
+// mean wait.
+type mm1Event struct {
+	t    float64
+	kind uint8
+}
+
+type mm1Heap []mm1Event
+
+func (h *mm1Heap) push(e mm1Event) {
+	*h = append(*h, e)
+	s := *h
+	i := len(s) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if s[p].t <= e.t {
+			break
+		}
+		s[i] = s[p]
+		i = p
+	}
+	s[i] = e
+}
+
+func (h *mm1Heap) pop() mm1Event {
+	s := *h
+	top := s[0]
+	n := len(s) - 1
+	last := s[n]
+	s = s[:n]
+	*h = s
+	i := 0
+	for {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && s[c+1].t < s[c].t {
+			c++
+		}
+		if last.t <= s[c].t {
+			break
+		}
+		s[i] = s[c]
+		i = c
+	}
+	if n > 0 {
+		s[i] = last
+	}
+	return top
+}
+
+// minimalMM1 runs n events of an M/M/1 queue (ρ = 0.9) and returns the mean wait.
+func minimalMM1(n int, seed uint64) float64 {
+	r := rand.New(rand.NewPCG(seed, 1))
+	h := mm1Heap{}
+	var queue []float64
+	busy := false
+	now, waitSum, served := 0.0, 0.0, 0
+	h.push(mm1Event{t: r.ExpFloat64() / 0.9, kind: 0})
+	for k := 0; k < n; k++ {
+		e := h.pop()
+		now = e.t
+		if e.kind == 0 {
+			h.push(mm1Event{t: now + r.ExpFloat64()/0.9, kind: 0})
+			if !busy {
+				busy = true
+				h.push(mm1Event{t: now + r.ExpFloat64(), kind: 1})
+			} else {
+				queue = append(queue, now)
+			}
+			continue
+		}
+		served++
+		if len(queue) > 0 {
+			waitSum += now - queue[0]
+			queue = queue[1:]
+			h.push(mm1Event{t: now + r.ExpFloat64(), kind: 1})
+		} else {
+			busy = false
+		}
+	}
+	return waitSum / float64(max(served, 1))
+}
+
+// BenchmarkMinimalMM1 is the reference loop; ns/op is per event.
+func BenchmarkMinimalMM1(b *testing.B) {
+	b.ReportAllocs()
+	minimalMM1(b.N, 1)
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkEngineMM1 runs the engine on the same M/M/1 load (one warm
+// replica, one slot, shared queue, no autoscaler); ns/op is per event.
+func BenchmarkEngineMM1(b *testing.B) {
+	b.ReportAllocs()
+	// about 2 events per request at 0.9 req/s: size the run to b.N events
+	d := time.Duration(float64(b.N)/1.8*1e9) + time.Minute
+	cfg := mmcConfig(0.9, time.Second, 1, d, 1)
+	e, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	e.Run()
+	b.StopTimer()
+	b.ReportMetric(float64(e.nev)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(e.nev)/float64(b.N), "events/op")
+}

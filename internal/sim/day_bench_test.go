@@ -1,0 +1,65 @@
+package sim_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/mlscale/mlscale/internal/scenario"
+	"github.com/mlscale/mlscale/internal/sim"
+)
+
+// dayScenarios are one simulated day at 100 req/s with the HPA engine
+// (embedding preset: cpu and a Pods metric) and with KEDA plus the HPA it
+// generates (batch-queue preset: RabbitMQ trigger).
+var dayScenarios = map[string]string{
+	"hpa": `apiVersion: mlscale.dev/v1alpha1
+kind: Scenario
+metadata: {name: day-hpa}
+spec:
+  duration: 24h
+  workload: {preset: embedding}
+  traffic: {pattern: poisson, rate: 100}
+`,
+	"keda": `apiVersion: mlscale.dev/v1alpha1
+kind: Scenario
+metadata: {name: day-keda}
+spec:
+  duration: 24h
+  workload: {preset: batch-queue}
+  traffic: {pattern: poisson, rate: 100}
+  serving: {concurrency: 8, serviceTime: {dist: exponential, mean: 200ms}}
+`,
+}
+
+func dayConfig(tb testing.TB, name string, d time.Duration) *sim.Config {
+	l, err := scenario.Load(name+".yaml", []byte(dayScenarios[name]))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg, err := l.Resolve(scenario.Options{Duration: d})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cfg
+}
+
+// BenchmarkDay100 is one simulated day at 100 req/s per op, with the HPA
+// (and KEDA) engines in the loop. Goal: under 3 s per op on one core.
+func BenchmarkDay100(b *testing.B) {
+	for _, name := range []string{"hpa", "keda"} {
+		b.Run(name, func(b *testing.B) {
+			cfg := dayConfig(b, name, 24*time.Hour)
+			b.ReportAllocs()
+			b.ResetTimer()
+			var events uint64
+			for i := 0; i < b.N; i++ {
+				res, err := sim.Run(cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				events += res.Summary.Engine.Events
+			}
+			b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
