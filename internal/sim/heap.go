@@ -22,8 +22,8 @@ const (
 // event is one scheduled happening. Ordered by time, then by the order in
 // which it was scheduled (seq), so that runs are reproducible.
 type event struct {
-	t      int64 // ns since the start
-	arrive int64 // evComplete: the request's arrival time
+	t      int64  // ns since the start
+	arrive int64  // evComplete: the request's arrival time
 	seq    uint32 // wraps after 2^32 events: still deterministic
 	a      int32  // pod or node index
 	gen    uint32
