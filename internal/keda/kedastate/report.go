@@ -249,6 +249,8 @@ func (r *Report) explainTriggers(metrics []keda.MetricResult, consulted []bool, 
 			r.line("      fallback (behavior scalingModifiers): failures %d > threshold %d → the formula sees nil for %q", m.Failures, c.Fallback.FailureThreshold, t.Name)
 		case m.Fallback:
 			r.line("      fallback: failures %d > failureThreshold %d → metric %s (target × %s replicas, so the HPA lands on them)", m.Failures, c.Fallback.FailureThreshold, trimF(m.Value), c.Fallback.Behavior)
+		case m.Err != "" && c.Fallback != nil && c.Fallback.Valid && consulted == nil && c.Version.Minor < 19:
+			r.line("      fallback: before v2.19 the poll loop does not apply fallback or count failures (%d recorded, by HPA queries)", m.Failures)
 		case m.Err != "" && c.Fallback != nil && c.Fallback.Valid:
 			r.line("      fallback: failures %d, not > failureThreshold %d → the error goes through", m.Failures, c.Fallback.FailureThreshold)
 		}
@@ -256,9 +258,9 @@ func (r *Report) explainTriggers(metrics []keda.MetricResult, consulted []bool, 
 			r.line("      sent to the HPA as %s (milli quantity; negatives as 0)", trimF(m.Value))
 		}
 		if t.MetricType == v2.AverageValueMetricType && m.HasValue && !m.Placeholder && t.Target > 0 && c.Modifiers == nil {
-			r.line("      HPA (AverageValue): desired = ceil(%s / %s) = %d", trimF(m.Value), trimF(t.Target), ceilDiv(m.Value, t.Target))
+			r.line("      HPA (AverageValue): this metric asks for ceil(%s / %s) = %d replicas (before tolerance, min/max and behavior)", trimF(m.Value), trimF(t.Target), ceilDiv(m.Value, t.Target))
 		} else if t.MetricType == v2.ValueMetricType && m.HasValue && t.Target > 0 && c.Modifiers == nil {
-			r.line("      HPA (Value): desired = ceil(%s / %s × ready pods)", trimF(m.Value), trimF(t.Target))
+			r.line("      HPA (Value): this metric asks for ceil(%s / %s × ready pods) replicas", trimF(m.Value), trimF(t.Target))
 		}
 	}
 }
@@ -306,7 +308,11 @@ func (r *Report) explainPoll(p *keda.PollResult) {
 	case keda.BranchActiveHPA:
 		r.line("KEDA: active at %d replicas → refreshes lastActiveTime and leaves %d..%d to the HPA %s.", cur, max(1, c.Min), c.Max, c.HPAName)
 	case keda.BranchFallbackHold:
-		r.line("KEDA: inactive with a failing trigger and fallback configured → no change; the HPA gets the fallback metric once failures pass the threshold.")
+		if cur == 0 {
+			r.line("KEDA: inactive with a failing trigger and fallback configured → no change. At 0 replicas the HPA does not query, so only polls can count failures (v2.19+).")
+		} else {
+			r.line("KEDA: inactive with a failing trigger and fallback configured → no change; the HPA gets the fallback metric once failures pass the threshold.")
+		}
 	case keda.BranchTriggerError:
 		r.line("KEDA: inactive with a failing trigger and no fallback → Ready=False TriggerError; replicas stay at %d.", cur)
 	case keda.BranchScaleIn:
