@@ -190,8 +190,12 @@ func podStatus(in *Input, sc *scratch) []uint8 {
 	youngAfter := at(in.Now.Add(-in.Config.CPUInitializationPeriod))
 	zero := at(time.Time{})
 	delay := in.Config.InitialReadinessDelay
+	sc.sameSpec = len(pods) > 0
 	for i := range pods {
 		p := &pods[i]
+		if p.Spec != pods[0].Spec {
+			sc.sameSpec = false
+		}
 		ph := p.Phase
 		var st uint8
 		// First-byte checks spare a string comparison for Running pods.
@@ -391,23 +395,37 @@ func calcUtilization(in *Input, st *State, mi *MetricInput, target int32, tol To
 	spec := in.Scale.SpecReplicas
 	var sumR int64
 	entries := ready
-	var lastSpec *corev1.PodSpec
-	var lastVal int64
-	haveLast := false
-	for j := range pods {
-		p := &pods[j]
-		v := lastVal
-		if !haveLast || p.Spec != lastSpec {
-			var e string
-			v, e = st.podRequest(in, p, res, container)
-			if e != "" {
-				return 0, 0, 0, 0, e
-			}
-			lastSpec, lastVal, haveLast = p.Spec, v, true
+	if sc.sameSpec {
+		// One template for every pod (the usual case): one request.
+		v, e := st.podRequest(in, &pods[0], res, container)
+		if e != "" {
+			return 0, 0, 0, 0, e
 		}
-		reqv[j] = v
-		if cls[j] == clsReady {
-			sumR += v
+		sumR = v * int64(ready)
+		if unready+missing > 0 {
+			for j := range reqv {
+				reqv[j] = v
+			}
+		}
+	} else {
+		var lastSpec *corev1.PodSpec
+		var lastVal int64
+		haveLast := false
+		for j := range pods {
+			p := &pods[j]
+			v := lastVal
+			if !haveLast || p.Spec != lastSpec {
+				var e string
+				v, e = st.podRequest(in, p, res, container)
+				if e != "" {
+					return 0, 0, 0, 0, e
+				}
+				lastSpec, lastVal, haveLast = p.Spec, v, true
+			}
+			reqv[j] = v
+			if cls[j] == clsReady {
+				sumR += v
+			}
 		}
 	}
 	if sumR == 0 {

@@ -24,6 +24,7 @@ type scratch struct {
 	// per-reconcile pod status bits
 	status   []uint8
 	statusOK bool
+	sameSpec bool // every pod shares one *PodSpec
 
 	// scale.status.selector parse cache
 	selStr string
