@@ -157,4 +157,5 @@ else
 	log "crds/prometheus-operator: up to date (github.com/prometheus-operator/prometheus-operator $PROMETHEUS_OPERATOR_VERSION)"
 fi
 
+log "crds: done in $(elapsed "$t")"
 log "ready in $(elapsed "$T0"): MLSCALE_K8S_ASSETS=$ASSETS"
