@@ -111,3 +111,21 @@ func ResourceSamples(items []PodMetrics, pods []Pod, res corev1.ResourceName, co
 	}
 	return mi
 }
+
+// Clone returns a deep copy of the controller state (history and events)
+// without the scratch buffers, so that the copy can be reconciled
+// independently (a plain struct copy would share them). A nil
+// Recommendations list stays nil: the clone is still unseeded.
+func (s *State) Clone() State {
+	var c State
+	if s.Recommendations != nil {
+		c.Recommendations = append(make([]Recommendation, 0, len(s.Recommendations)+1), s.Recommendations...)
+	}
+	if s.ScaleUpEvents != nil {
+		c.ScaleUpEvents = append(make([]ScaleEvent, 0, len(s.ScaleUpEvents)+1), s.ScaleUpEvents...)
+	}
+	if s.ScaleDownEvents != nil {
+		c.ScaleDownEvents = append(make([]ScaleEvent, 0, len(s.ScaleDownEvents)+1), s.ScaleDownEvents...)
+	}
+	return c
+}

@@ -503,3 +503,25 @@ func TestVersionDeltasBefore135(t *testing.T) {
 		}
 	}
 }
+
+func TestStateClone(t *testing.T) {
+	in, st := cpuScenario()
+	in.HPA.Spec.Behavior = &autoscalingv2.HorizontalPodAutoscalerBehavior{}
+	Reconcile(in, st)
+	c := st.Clone()
+	if len(c.Recommendations) != 2 || len(c.ScaleUpEvents) != 1 {
+		t.Fatalf("clone %+v", c)
+	}
+	c.Recommendations[0].Replicas = 99
+	if st.Recommendations[0].Replicas == 99 {
+		t.Error("clone shares the history")
+	}
+	if (&State{}).Clone().Recommendations != nil {
+		t.Error("an unseeded state must clone unseeded")
+	}
+	d1 := Reconcile(in, st)
+	d2 := Reconcile(in, &c)
+	if &d1.Metrics[0] == &d2.Metrics[0] {
+		t.Error("clone shares scratch buffers")
+	}
+}

@@ -196,7 +196,8 @@ type ScaleEvent struct {
 // State is the controller's in-memory state for one HPA, owned by the
 // caller. The zero value is an HPA the controller has never seen. Reuse one
 // State per HPA across reconciles: it also holds scratch buffers so that a
-// warm State reconciles without allocating.
+// warm State reconciles without allocating. Copy it with Clone (a struct
+// copy shares the scratch buffers); a State is not safe for concurrent use.
 type State struct {
 	// Recommendations is nil until the first reconcile seeds it with
 	// (scale.spec.replicas, now); a non-nil empty slice is never seeded.

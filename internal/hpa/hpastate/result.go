@@ -61,10 +61,7 @@ func (r *Result) Decision() *hpa.Decision { return &r.decision }
 
 // Run reconciles the snapshot once.
 func (s *Snapshot) Run() *Result {
-	st := s.Engine // a copy: the snapshot can be run again
-	st.Recommendations = cloneRecs(s.Engine.Recommendations)
-	st.ScaleUpEvents = append([]hpa.ScaleEvent(nil), s.Engine.ScaleUpEvents...)
-	st.ScaleDownEvents = append([]hpa.ScaleEvent(nil), s.Engine.ScaleDownEvents...)
+	st := s.Engine.Clone() // the snapshot can be run again
 	d := hpa.Reconcile(&s.Input, &st)
 	// Copy out of the State's scratch buffers.
 	d.Metrics = append([]hpa.MetricResult(nil), d.Metrics...)
@@ -113,13 +110,6 @@ func (s *Snapshot) Run() *Result {
 	r.History.ScaleUpEvents = fromEvents(st.ScaleUpEvents)
 	r.History.ScaleDownEvents = fromEvents(st.ScaleDownEvents)
 	return r
-}
-
-func cloneRecs(in []hpa.Recommendation) []hpa.Recommendation {
-	if in == nil {
-		return nil
-	}
-	return append(make([]hpa.Recommendation, 0, len(in)+1), in...)
 }
 
 func fromEvents(in []hpa.ScaleEvent) []ScaleEvent {
