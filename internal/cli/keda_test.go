@@ -33,6 +33,8 @@ func TestKEDAEvalGolden(t *testing.T) {
 		{"scaling-modifiers", "json"},
 		{"scaling-modifiers", "text"},
 		{"article-rabbitmq-gpu-activate", "table"},
+		{"fallback-poll-from-zero", "text"},
+		{"fallback-poll-from-zero", "json"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file+"."+tc.format, func(t *testing.T) {
