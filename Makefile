@@ -37,3 +37,10 @@ bench:
 ## golden: refresh golden files after an intended output change.
 golden:
 	$(GO) test ./... -update
+
+## release-check: validate .goreleaser.yaml with goreleaser v2.15.1 (installed
+## into GOPATH/bin on first use; newer releases need a newer Go).
+.PHONY: release-check
+release-check:
+	@command -v goreleaser >/dev/null 2>&1 || test -x "$$($(GO) env GOPATH)/bin/goreleaser" || $(GO) install github.com/goreleaser/goreleaser/v2@v2.15.1
+	PATH="$$PATH:$$($(GO) env GOPATH)/bin" goreleaser check
