@@ -43,10 +43,11 @@ func (r *Result) WriteText(w io.Writer) error {
 
 	switch d.Stage {
 	case hpa.StageScalingDisabled:
-		p("The target is at 0 replicas and the HPA did not put it there: autoscaling is paused (ScalingDisabled).\n")
 		if s.Minor >= 36 {
+			p("The target is at 0 replicas and the HPA did not put it there: autoscaling is paused (ScalingDisabled).\n")
 			p("Since 1.36 the HPA acts at zero only with condition ScaledToZero=True (HPAScaleToZero on) and, to scale from zero, an Object or External metric.\n")
 		} else {
+			p("The target is at 0 replicas and minReplicas is %d: autoscaling is paused (ScalingDisabled).\n", minR)
 			p("Up to 1.35 the HPA acts at zero only when minReplicas is 0.\n")
 		}
 	case hpa.StageAboveMax:
@@ -122,6 +123,9 @@ func (r *Result) WriteText(w io.Writer) error {
 	switch {
 	case d.Rescale:
 		p("Decision: scale %d -> %d (%s)\n", in.Scale.SpecReplicas, d.DesiredReplicas, d.RescaleReason)
+	case d.Stage == hpa.StageMetricsFailed && validMax(d) >= 0:
+		p("Decision: no change, stay at %d (a metric failed and the others propose %d, a scale-down: unsafe with a metric unknown)\n",
+			d.DesiredReplicas, validMax(d))
 	case d.Stage == hpa.StageMetricsFailed || d.Stage == hpa.StageSelectorError:
 		p("Decision: no change, stay at %d (no usable metric; status.desiredReplicas keeps its previous value)\n", d.DesiredReplicas)
 	default:
@@ -172,6 +176,17 @@ func (r *Result) explainPolicies(p func(string, ...any), up bool) {
 	default:
 		p("  selectPolicy Max: the policy allowing the largest change wins\n")
 	}
+}
+
+// validMax is the highest proposal of the metrics that did not fail, -1 if all failed.
+func validMax(d *hpa.Decision) int32 {
+	best := int32(-1)
+	for _, m := range d.Metrics {
+		if m.Error == "" && m.Proposal > best {
+			best = m.Proposal
+		}
+	}
+	return best
 }
 
 func fnum(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
