@@ -225,18 +225,19 @@ func QuantityMilli(v float64) resource.Quantity {
 }
 
 // ReportedValue is the float the HPA reads back from the quantity KEDA
-// sends for a metric value: rounded to milli units, with NaN, Inf and
-// negative values sent as 0 (since v2.20.2; before, negatives went through).
-// It does not allocate.
+// sends for a metric value. Since v2.20.2 the value is formatted with three
+// decimals (rounded) and NaN, Inf and negative values are sent as 0; before,
+// it was truncated to milli-units and negatives went through. It does not
+// allocate.
 func ReportedValue(v float64, minor int) float64 {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return 0
 	}
+	if minor < 20 {
+		return float64(int64(v*1000)) / 1000
+	}
 	if v < 0 {
-		if minor >= 20 {
-			return 0
-		}
-		return math.Round(v*1000) / 1000
+		return 0
 	}
 	return math.Round(v*1000) / 1000
 }

@@ -250,7 +250,7 @@ func TestReportedValue(t *testing.T) {
 		minor int
 		want  float64
 	}{
-		{-5, 20, 0}, {-5, 19, -5}, {math.NaN(), 20, 0}, {math.Inf(1), 20, 0}, {1.23456, 20, 1.235}, {402, 20, 402},
+		{-5, 20, 0}, {-5, 19, -5}, {1.23456, 19, 1.234}, {-1.23456, 19, -1.234}, {math.NaN(), 20, 0}, {math.Inf(1), 20, 0}, {1.23456, 20, 1.235}, {402, 20, 402},
 	} {
 		if got := ReportedValue(c.v, c.minor); got != c.want && !(math.IsNaN(got) && math.IsNaN(c.want)) {
 			t.Errorf("ReportedValue(%v, %d) = %v, want %v", c.v, c.minor, got, c.want)
