@@ -95,25 +95,25 @@ type Scale struct {
 }
 
 // Pod is one pod listed by the scale's selector, reduced to what the
-// controller reads.
+// controller reads. (Fields the hot loops read come first.)
 type Pod struct {
-	Name  string
-	Phase corev1.PodPhase
-	// Ready is the status of the pod's Ready condition; "" means the pod has
-	// no Ready condition.
-	Ready               corev1.ConditionStatus
-	ReadyTransitionTime time.Time
-	// StartTime is status.startTime; the zero time means nil.
-	StartTime time.Time
-	// Deleting means metadata.deletionTimestamp is set.
-	Deleting bool
-	// Labels are matched against other HPAs' selectors (AmbiguousSelector).
-	Labels labels.Set
 	// Spec gives the containers, init containers, pod-level resources and
 	// overhead used for utilisation requests. Pods of one template may share
 	// one Spec; the engine caches requests per Spec pointer in State, so a
 	// Spec must not be mutated once reconciled (allocate a new one instead).
 	Spec *corev1.PodSpec
+	// Deleting means metadata.deletionTimestamp is set.
+	Deleting bool
+	Phase    corev1.PodPhase
+	// Ready is the status of the pod's Ready condition; "" means the pod has
+	// no Ready condition.
+	Ready corev1.ConditionStatus
+	// StartTime is status.startTime; the zero time means nil.
+	StartTime           time.Time
+	ReadyTransitionTime time.Time
+	Name                string
+	// Labels are matched against other HPAs' selectors (AmbiguousSelector).
+	Labels labels.Set
 }
 
 // PodSample is one pod's value as a metrics API returns it, in milli-units.
