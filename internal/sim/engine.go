@@ -677,14 +677,17 @@ func (e *Engine) startContainer(i int32) {
 	if loaded > first {
 		k = (loaded - first + int64(period) - 1) / int64(period)
 	}
-	if pm.StartupPeriod > 0 && pm.StartupFailures > 0 && k >= int64(pm.StartupFailures) && p.restarts < 5 {
-		// the startup probe fails FailureThreshold times: the kubelet
-		// restarts the container, which loads the model again.
+	if pm.StartupPeriod > 0 && pm.StartupFailures > 0 && k >= int64(pm.StartupFailures) {
+		// the startup probe fails FailureThreshold times: the kubelet kills
+		// the container and restarts it after the crash-loop back-off
+		// (10 s doubling to 5 min), and the model loads again.
 		p.restarts++
 		e.st.restarts++
 		p.gen++
 		giveUp := first + (int64(pm.StartupFailures)-1)*int64(period)
-		e.schedule(giveUp, evPodStage, i, p.gen, 0)
+		backoff := int64(10*time.Second) << min(p.restarts-1, 5)
+		backoff = min(backoff, int64(5*time.Minute))
+		e.schedule(giveUp+backoff, evPodStage, i, p.gen, 0)
 		p.stage = stPulling // the next stage event restarts the container
 		return
 	}
