@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -10,7 +9,6 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -201,8 +199,7 @@ func runSimulate(opts *Options, so *simulateOptions) error {
 		if err != nil {
 			return err
 		}
-		name := strings.TrimSuffix(filepath.Base(f), filepath.Ext(f))
-		pols = append(pols, &policyRun{name: name, profile: pl})
+		pols = append(pols, &policyRun{name: pl.Metadata.Name, profile: pl})
 	}
 	if len(pols) == 0 {
 		pl, err := l.LoadProfile(read)
@@ -426,6 +423,3 @@ func (p *progress) finish() {
 		fmt.Fprint(p.opts.IO.ErrOut, "\r\033[K")
 	}
 }
-
-var _ = errors.New
-var _ = sort.Strings

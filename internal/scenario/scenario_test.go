@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mlscale/mlscale/internal/hpa"
+	"github.com/mlscale/mlscale/internal/keda"
 	"github.com/mlscale/mlscale/internal/sim"
 	"github.com/mlscale/mlscale/scenarios"
 )
@@ -274,5 +275,34 @@ func TestKEDAScaleFromAndToZero(t *testing.T) {
 	}
 	if res.Summary.Replicas.Final != 0 {
 		t.Errorf("final replicas %d", res.Summary.Replicas.Final)
+	}
+}
+
+// Every KEDA poll of a simulation, replayed through keda.Compiled.Poll
+// from its snapshot, takes the branch and scale the simulation took.
+func TestKEDASnapshotsReplay(t *testing.T) {
+	for _, f := range []string{"../../scenarios/cold-start-storm.yaml", "../../scenarios/rabbitmq-backlog.yaml", "../../scenarios/article-training.yaml"} {
+		cfg := loadResolve(t, f, Options{Duration: 2 * time.Hour})
+		var snaps []*sim.KEDASnapshot
+		cfg.Output.KEDASnapshot = func(s *sim.KEDASnapshot) { snaps = append(snaps, s) }
+		if _, err := sim.Run(cfg); err != nil {
+			t.Fatal(err)
+		}
+		scales := 0
+		for i, s := range snaps {
+			st := s.State.Clone()
+			var res keda.PollResult
+			s.Compiled.Poll(s.Now, s.Target, s.Readings, &st, &res)
+			if res.Branch != s.Branch || res.HasScaleTo != s.HasScaleTo || res.ScaleTo != s.ScaleTo {
+				t.Fatalf("%s: poll %d at %s: replay %v %v %d, simulation %v %v %d", f, i, s.Now, res.Branch, res.HasScaleTo, res.ScaleTo, s.Branch, s.HasScaleTo, s.ScaleTo)
+			}
+			if s.HasScaleTo {
+				scales++
+			}
+		}
+		if len(snaps) == 0 || scales == 0 {
+			t.Errorf("%s: %d polls, %d scales", f, len(snaps), scales)
+		}
+		t.Logf("%s: %d polls replayed, %d set replicas", filepath.Base(f), len(snaps), scales)
 	}
 }

@@ -281,4 +281,6 @@ type OutputOptions struct {
 	// Snapshot, when set, receives every HPA reconcile's input and state
 	// before the call (tests replay them).
 	Snapshot func(in *HPASnapshot)
+	// KEDASnapshot, when set, receives every KEDA poll.
+	KEDASnapshot func(in *KEDASnapshot)
 }

@@ -495,7 +495,16 @@ func (c *control) target(e *Engine) keda.Target {
 
 func (c *control) pollKEDA(e *Engine) {
 	c.fillReadings(e)
-	c.kc.Poll(c.now(e), c.target(e), c.readings, &c.kst, &c.kres)
+	tgt := c.target(e)
+	var sn *KEDASnapshot
+	if e.cfg.Output.KEDASnapshot != nil {
+		sn = newKEDASnapshot(c, c.now(e), tgt)
+	}
+	c.kc.Poll(c.now(e), tgt, c.readings, &c.kst, &c.kres)
+	if sn != nil {
+		sn.Branch, sn.ScaleTo, sn.HasScaleTo = c.kres.Branch, c.kres.ScaleTo, c.kres.HasScaleTo
+		e.cfg.Output.KEDASnapshot(sn)
+	}
 	for i := range c.kres.Metrics {
 		if c.kres.Metrics[i].HasValue {
 			c.lastKEDA[i] = c.kres.Metrics[i].Value

@@ -94,7 +94,7 @@ func WriteSummary(w io.Writer, description string, r *sim.Result) error {
 	rp := s.Replicas
 	fmt.Fprintf(tw, "replicas\tmean %s (ready %s), min %d, max %d (for %s), %d → %d\n", num(rp.Mean, 2), num(rp.MeanReady, 2), rp.Min, rp.Max, secs(rp.TimeAtMax), rp.Initial, rp.Final)
 	fmt.Fprintf(tw, "scaling\t%d scale events (%d up, %d down), %d flaps, %d HPA reconciles\n", s.ScaleEvents, s.ScaleUps, s.ScaleDowns, s.Flaps, rp.HPAReconciles)
-	cs := fmt.Sprintf("%d pods created, %d cold starts", s.Pods.Created, s.Pods.ColdStarts)
+	cs := fmt.Sprintf("%d created, %d cold starts", s.Pods.Created, s.Pods.ColdStarts)
 	if s.Pods.ColdStarts > 0 {
 		cs += fmt.Sprintf(" (mean %s, max %s)", secs(s.Pods.ColdStartAvg), secs(s.Pods.ColdStartMax))
 	}
@@ -206,6 +206,11 @@ func Summarize(policy string, runs []*sim.Result) PolicySummary {
 			xs[i] = m.get(&r.Summary)
 		}
 		mean, lo, hi := ConfidenceInterval(xs, 0.95)
+		// every metric is non-negative and shares are at most 1
+		lo = math.Max(lo, 0)
+		if strings.HasPrefix(m.name, "slo.") {
+			hi = math.Min(hi, 1)
+		}
 		ps.Metrics = append(ps.Metrics, MetricStat{Name: m.name, Mean: round6(mean), Low: round6(lo), High: round6(hi)})
 	}
 	return ps
