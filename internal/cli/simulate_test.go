@@ -168,3 +168,44 @@ func TestSimulateList(t *testing.T) {
 		t.Errorf("bundled by name: exit %d %s", code, errOut)
 	}
 }
+
+// --manifests simulates the rendered objects themselves: what generate
+// wrote, edited by hand, is what runs.
+func TestSimulateManifests(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := run(t, "generate", "--preset", "llm-inference", "--out-dir", dir); code != 0 {
+		t.Fatalf("generate: %s", errOut)
+	}
+	hpaFile := filepath.Join(dir, "horizontalpodautoscaler-llm-inference.yaml")
+	b, err := os.ReadFile(hpaFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "simulate", "-f", "../../scenarios/steady.yaml", "--duration", "1h", "--manifests", dir, "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	// cap the HPA at 1 replica by hand: the simulation follows the edited object
+	edited := strings.Replace(string(b), "maxReplicas: 8", "maxReplicas: 1", 1)
+	if edited == string(b) {
+		t.Fatal("maxReplicas: 8 not found in the rendered HPA")
+	}
+	os.WriteFile(hpaFile, []byte(edited), 0o644)
+	code, out2, errOut := run(t, "simulate", "-f", "../../scenarios/default.yaml", "--duration", "4h", "--manifests", dir, "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var r1, r2 struct {
+		Scenario struct{ Autoscaler string }
+		Summary  struct{ Replicas struct{ Max int } }
+	}
+	json.Unmarshal([]byte(out), &r1)
+	json.Unmarshal([]byte(out2), &r2)
+	if r1.Scenario.Autoscaler != "hpa" || r2.Summary.Replicas.Max != 1 {
+		t.Errorf("manifests: %+v / edited max replicas %d", r1, r2.Summary.Replicas.Max)
+	}
+	os.WriteFile(filepath.Join(dir, "broken.yaml"), []byte("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: x}\nspec:\n  scaleTargetRef: {kind: Deployment, name: llm-inference}\n  maxReplicaz: 3\n"), 0o644)
+	if code, _, errOut := run(t, "simulate", "--manifests", dir); code == 0 || !strings.Contains(errOut, "maxReplicaz") {
+		t.Errorf("a misspelt field in a manifest: exit %d %s", code, errOut)
+	}
+}
