@@ -8,31 +8,11 @@ import (
 	"github.com/mlscale/mlscale/internal/sim"
 )
 
-// dayScenarios are one simulated day at 100 req/s with the HPA engine
-// (embedding preset: cpu and a Pods metric) and with KEDA plus the HPA it
-// generates (batch-queue preset: RabbitMQ trigger).
-var dayScenarios = map[string]string{
-	"hpa": `apiVersion: mlscale.dev/v1alpha1
-kind: Scenario
-metadata: {name: day-hpa}
-spec:
-  duration: 24h
-  workload: {preset: embedding}
-  traffic: {pattern: poisson, rate: 100}
-`,
-	"keda": `apiVersion: mlscale.dev/v1alpha1
-kind: Scenario
-metadata: {name: day-keda}
-spec:
-  duration: 24h
-  workload: {preset: batch-queue}
-  traffic: {pattern: poisson, rate: 100}
-  serving: {concurrency: 8, serviceTime: {dist: exponential, mean: 200ms}}
-`,
-}
-
+// testdata/day-*.yaml are one simulated day at 100 req/s with the HPA
+// engine (embedding preset: cpu and a Pods metric) and with KEDA plus the
+// HPA it generates (batch-queue preset: RabbitMQ trigger).
 func dayConfig(tb testing.TB, name string, d time.Duration) *sim.Config {
-	l, err := scenario.Load(name+".yaml", []byte(dayScenarios[name]))
+	l, err := scenario.LoadFile("testdata/day-"+name+".yaml", nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
