@@ -181,3 +181,64 @@ func FuzzDecodeKEDAState(f *testing.F) {
 		_ = Eval(in, true)
 	})
 }
+
+// TestAuthResolution: a RabbitMQ host from a TriggerAuthentication's Secret
+// decides the protocol, hence whether unacked messages count.
+func TestAuthResolution(t *testing.T) {
+	src, err := os.ReadFile("../../../testdata/keda/article-rabbitmq-gpu-activate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for host, want := range map[string]float64{
+		"amqp://rabbitmq.messaging.svc.cluster.local:5672":    12, // ready only
+		"http://guest:guest@rabbitmq.messaging.svc:15672/":    15, // ready + unacked
+		"https://guest:guest@rabbitmq.messaging.svc:15671/":   15,
+		"amqps://rabbitmq.messaging.svc.cluster.local:5671/x": 12,
+	} {
+		doc := strings.Replace(string(src), "amqp://rabbitmq.messaging.svc.cluster.local:5672", host, 1)
+		in, err := Load("s.yaml", []byte(doc))
+		if err != nil {
+			t.Fatalf("%s: %v", host, err)
+		}
+		r := Eval(in, false)
+		if *r.Metrics[0].Value != want {
+			t.Errorf("%s: value %v, want %v", host, *r.Metrics[0].Value, want)
+		}
+	}
+	// A missing Secret is an error at the reference.
+	doc := strings.Replace(string(src), "      name: rabbitmq-auth\n      namespace: ml-workloads\n    stringData", "      name: other\n      namespace: ml-workloads\n    stringData", 1)
+	if _, err := Load("s.yaml", []byte(doc)); err == nil || !strings.Contains(err.Error(), `secret "rabbitmq-auth" is not in secrets`) {
+		t.Errorf("missing secret: %v", err)
+	}
+	// A bad scheme is KEDA's own error.
+	doc = strings.Replace(string(src), "amqp://rabbitmq.messaging.svc.cluster.local:5672", "ftp://x", 1)
+	if _, err := Load("s.yaml", []byte(doc)); err == nil || !strings.Contains(err.Error(), "unknown host URL scheme: `ftp`") {
+		t.Errorf("bad scheme: %v", err)
+	}
+}
+
+func TestHPAQueryAndVersions(t *testing.T) {
+	src, err := os.ReadFile("../../../testdata/keda/fallback-hpa-query.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Under the threshold the HPA gets KEDA's error.
+	doc := strings.Replace(string(src), "numberOfFailures: 3", "numberOfFailures: 1", 1)
+	in, err := Load("s.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Eval(in, false)
+	if r.QueryError == nil || *r.QueryError != "metric:s0-prometheus encountered error" || len(r.ExternalMetricValues) != 0 {
+		t.Errorf("under threshold: %+v", r)
+	}
+	if *r.State.Health["s0-prometheus"].NumberOfFailures != 2 {
+		t.Errorf("the query counts: %+v", r.State.Health)
+	}
+	// Asking for a metric the object does not have.
+	doc = strings.Replace(string(src), "hpaQueryMetric: s0-prometheus", "hpaQueryMetric: s1-kafka-x", 1)
+	in, _ = Load("s.yaml", []byte(doc))
+	if r = Eval(in, false); r.QueryError == nil || *r.QueryError != "no matching metrics found for s1-kafka-x" {
+		t.Errorf("unknown metric: %+v", r.QueryError)
+	}
+}
