@@ -120,6 +120,9 @@ func (l *Loaded) validate() strictyaml.Errors {
 		if sv.Concurrency != nil && *sv.Concurrency < 1 {
 			add("spec.serving.concurrency", "must be at least 1")
 		}
+		if sv.BatchSize != nil && *sv.BatchSize < 1 {
+			add("spec.serving.batchSize", "must be at least 1")
+		}
 		if sv.ServiceTime != nil && sv.ServiceTimesFile != "" {
 			add("spec.serving.serviceTimesFile", "use either serviceTime or serviceTimesFile")
 		}

@@ -284,6 +284,7 @@ func (l *Loaded) Resolve(o Options) (*sim.Config, error) {
 	// Serving
 	sv := &cfg.Service
 	sv.Concurrency = max(prof.Spec.Serving.Concurrency, 1)
+	sv.BatchSize = prof.Spec.Serving.BatchSize
 	st := prof.Spec.Serving.ServiceTime
 	if st == nil {
 		st = profile.Constant(time.Second)
@@ -299,6 +300,9 @@ func (l *Loaded) Resolve(o Options) (*sim.Config, error) {
 		}
 		if s.Concurrency != nil {
 			sv.Concurrency = *s.Concurrency
+		}
+		if s.BatchSize != nil {
+			sv.BatchSize = *s.BatchSize
 		}
 		if s.ServiceTime != nil {
 			sv.Time = sim.FromProfile(s.ServiceTime)

@@ -131,8 +131,11 @@ type Trace struct {
 type Serving struct {
 	// Routing: random (a Service), round-robin, least-outstanding or
 	// shared-queue (a broker feeding workers).
-	Routing     string                `json:"routing,omitempty"`
-	Concurrency *int32                `json:"concurrency,omitempty"`
+	Routing     string `json:"routing,omitempty"`
+	Concurrency *int32 `json:"concurrency,omitempty"`
+	// BatchSize > 1: each slot takes up to this many waiting requests at
+	// once and serves them for as long as the longest one takes.
+	BatchSize   *int32                `json:"batchSize,omitempty"`
 	ServiceTime *profile.Distribution `json:"serviceTime,omitempty"`
 	// ServiceTimesFile holds one observed duration per line (empirical).
 	ServiceTimesFile string `json:"serviceTimesFile,omitempty"`

@@ -117,7 +117,10 @@ func RoutingNames() []string { return routingNames[:] }
 type Service struct {
 	Routing     Routing
 	Concurrency int32
-	Time        Dist
+	// BatchSize > 1: each slot serves up to BatchSize waiting requests at
+	// once, for as long as the longest of them.
+	BatchSize int32
+	Time      Dist
 	// Tokens, when set, makes a traced request's service time
 	// Base + in·PerInput + out·PerOutput.
 	Tokens *TokenModel

@@ -347,8 +347,8 @@ func (c *control) refreshGauges(e *Engine) {
 		e.setBusy(p, 0)
 		if serving(p) {
 			p.gauge[SigQueue] = float64(p.q.len())
-			p.gauge[SigInflight] = float64(p.busy)
-			p.gauge[SigOutstanding] = float64(p.busy) + float64(p.q.len())
+			p.gauge[SigInflight] = float64(p.reqs)
+			p.gauge[SigOutstanding] = float64(p.reqs) + float64(p.q.len())
 			p.gauge[SigRPS] = float64(p.assigned-p.lastAsg) / (iv / 1e9)
 			p.gauge[SigGPU] = math.Min(100, 100*(p.nonIdle-p.lastNonId)/iv)
 			p.gauge[SigSlots] = math.Min(100, 100*(p.busyArea-p.lastBusyA)/(iv*float64(e.conc)))

@@ -34,7 +34,8 @@ type pod struct {
 	liveIdx           int32
 	restarts          int32
 
-	busy     int32
+	busy     int32    // slots in use
+	reqs     int32    // requests in service (more than busy with batches)
 	arrSum   int64    // sum of the in-flight requests' arrival times
 	q        reqQueue // routed but not started (load-balancer routings)
 	assigned uint64   // requests routed to the pod
@@ -98,6 +99,9 @@ type Engine struct {
 	conc   int32
 
 	nextIn, nextOut int32 // token counts of the pending traced arrival
+	batch           int32
+	batches         [][]int64 // arrival times of the batches in service
+	freeB           []int32
 	arrEv           event
 
 	// accounting
@@ -145,6 +149,7 @@ func New(cfg *Config) (*Engine, error) {
 	e.rRoute = rand.New(rand.NewPCG(seed, 0x726f757465))
 	e.arr = newArrivals(&cfg.Traffic, e.rArr, e.rMMPP, e.end)
 	e.conc = max(1, cfg.Service.Concurrency)
+	e.batch = max(1, cfg.Service.BatchSize)
 	e.sloNs = int64(cfg.SLO.Latency)
 	if err := e.ctl.init(e); err != nil {
 		return nil, err
@@ -192,6 +197,8 @@ func (e *Engine) Run() *Result {
 			e.onArrival()
 		case evComplete:
 			e.onComplete(ev.a, ev.gen, ev.arrive)
+		case evBatchDone:
+			e.onBatchDone(ev.a, ev.gen, int32(ev.arrive))
 		case evPodStage:
 			e.onPodStage(ev.a, ev.gen)
 		case evTermDone:
@@ -327,7 +334,7 @@ func (e *Engine) route(r request) {
 		best := int64(math.MaxInt64)
 		for _, j := range e.ready {
 			p := &e.pods[j]
-			if o := int64(p.busy) + int64(p.q.len()); o < best {
+			if o := int64(p.reqs) + int64(p.q.len()); o < best {
 				best, i = o, j
 			}
 		}
@@ -356,9 +363,14 @@ func (e *Engine) setBusy(p *pod, d int32) {
 
 // start begins serving r on pod i.
 func (e *Engine) start(i int32, r request) {
+	if e.batch > 1 {
+		e.startBatch(i, r, nil)
+		return
+	}
 	p := &e.pods[i]
 	e.setBusy(p, 1)
 	p.arrSum += r.arrive
+	p.reqs++
 	e.inflight++
 	e.wait.Record(uint64((e.now - r.arrive) / 1000))
 	e.schedule(e.now+r.service, evComplete, i, p.gen, r.arrive)
@@ -373,11 +385,78 @@ func (e *Engine) leave(arrive int64) {
 	e.sojourn += float64(e.now - arrive)
 }
 
+// startBatch serves first and up to BatchSize-1 more requests from src in
+// one slot; the batch takes as long as its longest request.
+func (e *Engine) startBatch(i int32, first request, src *reqQueue) {
+	p := &e.pods[i]
+	var b int32
+	if n := len(e.freeB); n > 0 {
+		b, e.freeB = e.freeB[n-1], e.freeB[:n-1]
+	} else {
+		b = int32(len(e.batches))
+		e.batches = append(e.batches, make([]int64, 0, e.batch))
+	}
+	arr := e.batches[b][:0]
+	svc := int64(0)
+	r, ok := first, true
+	for ok {
+		arr = append(arr, r.arrive)
+		svc = max(svc, r.service)
+		p.arrSum += r.arrive
+		e.wait.Record(uint64((e.now - r.arrive) / 1000))
+		if len(arr) >= int(e.batch) || src == nil {
+			break
+		}
+		r, ok = e.take(src)
+	}
+	e.batches[b] = arr
+	e.setBusy(p, 1)
+	p.reqs += int32(len(arr))
+	e.inflight += int64(len(arr))
+	e.schedule(e.now+svc, evBatchDone, i, p.gen, int64(b))
+	if e.cfg.Service.Routing == RouteSharedQueue && p.busy >= e.conc {
+		e.idleRemove(i)
+	}
+}
+
+func (e *Engine) onBatchDone(i int32, gen uint32, b int32) {
+	p := &e.pods[i]
+	arr := e.batches[b]
+	e.freeB = append(e.freeB, b)
+	if p.gen != gen {
+		return // the pod was killed; already accounted for
+	}
+	for _, a := range arr {
+		e.finish(a)
+		p.arrSum -= a
+	}
+	e.setBusy(p, -1)
+	p.reqs -= int32(len(arr))
+	e.inflight -= int64(len(arr))
+	e.pull(i)
+	if p.stage == stTerminating && p.busy == 0 && p.q.len() == 0 {
+		e.removePod(i)
+	}
+}
+
 func (e *Engine) onComplete(i int32, gen uint32, arrive int64) {
 	p := &e.pods[i]
 	if p.gen != gen {
 		return // the pod was killed; already accounted for
 	}
+	e.finish(arrive)
+	e.setBusy(p, -1)
+	p.arrSum -= arrive
+	p.reqs--
+	e.inflight--
+	e.pull(i)
+	if p.stage == stTerminating && p.busy == 0 && p.q.len() == 0 {
+		e.removePod(i)
+	}
+}
+
+// finish accounts for a completed request.
+func (e *Engine) finish(arrive int64) {
 	lat := e.now - arrive
 	e.lat.Record(uint64(lat / 1000))
 	e.completed++
@@ -391,13 +470,6 @@ func (e *Engine) onComplete(i int32, gen uint32, arrive int64) {
 		e.tl.lat.record(uint64(lat / 1000))
 	}
 	e.leave(arrive)
-	e.setBusy(p, -1)
-	p.arrSum -= arrive
-	e.inflight--
-	e.pull(i)
-	if p.stage == stTerminating && p.busy == 0 && p.q.len() == 0 {
-		e.removePod(i)
-	}
 }
 
 // take pops the first request of q that has not timed out.
@@ -449,13 +521,19 @@ func (e *Engine) pull(i int32) {
 			r  request
 			ok bool
 		)
+		src := &p.q
 		if p.q.len() > 0 {
 			r, ok = e.take(&p.q)
 		} else if e.cfg.Service.Routing == RouteSharedQueue && p.stage == stReady {
+			src = &e.shared
 			r, ok = e.take(&e.shared)
 		}
 		if !ok {
 			break
+		}
+		if e.batch > 1 {
+			e.startBatch(i, r, src)
+			continue
 		}
 		e.start(i, r)
 	}
@@ -761,7 +839,8 @@ func (e *Engine) onTermDone(i int32, gen uint32) {
 		return
 	}
 	// the in-flight requests are lost (SIGKILL)
-	n := int64(p.busy)
+	n := int64(p.reqs)
+	p.reqs = 0
 	e.killed += uint64(n)
 	e.inflight -= n
 	for p.q.len() > 0 {

@@ -257,3 +257,31 @@ func TestRoutings(t *testing.T) {
 		t.Errorf("shared queue waits %v, random %v", a.Summary.QueueWait.Mean, b.Summary.QueueWait.Mean)
 	}
 }
+
+func TestBatches(t *testing.T) {
+	// one slot, constant 1 s per batch: without batching the capacity is
+	// 1 req/s; batches of 8 serve 6 req/s with short waits.
+	c := mmcConfig(6, time.Second, 1, 2*time.Hour, 4)
+	c.Service.Time = Const(time.Second)
+	c.Service.BatchSize = 8
+	res, err := Run(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Summary
+	if s.LittlesLaw.RelativeError > 1e-9 {
+		t.Errorf("Little's law off by %v", s.LittlesLaw.RelativeError)
+	}
+	if s.Requests.InSystem > 50 || s.QueueWait.P99 > 3 {
+		t.Errorf("batches of 8 at 6 req/s: %d in system at the end, p99 wait %v s", s.Requests.InSystem, s.QueueWait.P99)
+	}
+	// every request of a batch takes the batch's time: latency >= 1 s
+	if s.Latency.P50 < 1 || s.Latency.Mean < 1 {
+		t.Errorf("latency %+v below the batch time", s.Latency)
+	}
+	c.Service.BatchSize = 1
+	res, _ = Run(c)
+	if res.Summary.Requests.InSystem < 10000 {
+		t.Errorf("without batching 6 req/s on 1 req/s of capacity left %d in the system", res.Summary.Requests.InSystem)
+	}
+}

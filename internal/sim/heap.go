@@ -6,6 +6,7 @@ type evKind uint8
 const (
 	evArrival evKind = iota
 	evComplete
+	evBatchDone
 	evPodStage
 	evTermDone
 	evNodeReady

@@ -303,7 +303,7 @@ func (e *Engine) result() *Result {
 	for _, i := range e.live {
 		p := &e.pods[i]
 		qIn(&p.q)
-		inside += float64(int64(p.busy)*e.now - p.arrSum)
+		inside += float64(int64(p.reqs)*e.now - p.arrSum)
 	}
 	L := e.area / T
 	lw := 0.0
