@@ -14,8 +14,11 @@
 //	func TestMain(m *testing.M) { testenv.Main(m) }
 //
 //	func TestSomething(t *testing.T) {
-//		env := testenv.Start(t)
-//		ns := env.Namespace(t) // a fresh namespace, deleted at cleanup
+//		env := testenv.Start(t) // or testenv.Start(t, testenv.WithControllerManager())
+//		ns := env.Namespace(t)  // a fresh namespace, deleted at cleanup
+//		err := env.ServerSideDryRun(ctx, manifest) // *unstructured.Unstructured
+//		hpas, err := env.Clientset.AutoscalingV2().HorizontalPodAutoscalers(ns).List(ctx, metav1.ListOptions{})
+//		restricted := env.User(t, "doctor") // *rest.Config with no RBAC grants
 //		...
 //	}
 //
@@ -77,6 +80,8 @@ type Env struct {
 	// Startup is how long the control plane took to start (etcd and
 	// kube-apiserver up, CRDs installed and established).
 	Startup time.Duration
+
+	cp *controlPlane
 }
 
 // Option configures Start.
@@ -213,7 +218,21 @@ func Start(t testing.TB, opts ...Option) *Env {
 	})
 	e := shared.base
 	e.Config = rest.CopyConfig(shared.base.Config)
+	e.cp = shared
 	return &e
+}
+
+// User returns a config that authenticates as a new user (client
+// certificate) with the given name and groups. RBAC is enabled and nothing is
+// granted, so until the test creates (Cluster)RoleBindings every request is
+// forbidden: use it to test behaviour under restricted permissions.
+func (e *Env) User(t testing.TB, name string, groups ...string) *rest.Config {
+	t.Helper()
+	u, err := e.cp.env.AddUser(envtest.User{Name: name, Groups: groups}, &rest.Config{QPS: 1000, Burst: 2000})
+	if err != nil {
+		t.Fatalf("testenv: adding user %q: %v", name, err)
+	}
+	return u.Config()
 }
 
 func startControlPlane(dir string) (*controlPlane, error) {

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
@@ -236,4 +237,18 @@ func TestControllerManagerHPA(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("no ScalingActive=False FailedGetResourceMetric condition within 60s; conditions: %+v", last.Status.Conditions)
+}
+
+func TestUserWithoutRBACIsForbidden(t *testing.T) {
+	env := testenv.Start(t)
+	ns := env.Namespace(t)
+	cs, err := kubernetes.NewForConfig(env.User(t, "doctor"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cs.AutoscalingV2().HorizontalPodAutoscalers(ns).List(context.Background(), metav1.ListOptions{})
+	if !apierrors.IsForbidden(err) {
+		t.Fatalf("list HPAs as a user without RBAC: err = %v, want Forbidden", err)
+	}
+	t.Log(err)
 }
