@@ -449,9 +449,13 @@ func (c *Compiled) requestScale(now time.Time, current int32, isActive, isError 
 	switch {
 	case isError && f != nil && f.Replicas != 0:
 		res.Branch = BranchFallbackHold
-		if c.Version.Minor <= 16 && c.fallbackOn() && c.fallbackExceeded(st) && current != f.Replicas {
+		if c.Version.Minor <= 16 {
+			// doFallbackScaling: the executor itself wrote fallback.replicas
+			// on any error while inactive (no threshold check) and set
+			// Fallback=True.
 			res.Branch = BranchFallbackScaleLegacy
 			res.ScaleTo, res.HasScaleTo = f.Replicas, true
+			setCond(cs, CondFallback, metav1.ConditionTrue, "FallbackExists", "At least one trigger is falling back on this scaled object")
 		}
 	case isError && f == nil:
 		res.Branch = BranchTriggerError

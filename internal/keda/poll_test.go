@@ -279,6 +279,14 @@ spec:
 	if st.Health[0].Failures != 0 || res.FallbackActive || res.HasScaleTo {
 		t.Errorf("v2.18 poll counted: %+v %+v", st.Health[0], res)
 	}
+	// v2.16 and earlier: the executor scaled to fallback.replicas itself on
+	// the first inactive poll with an error.
+	c16 := compileV(t, 16, strings.Replace(spec, "  - type: metrics-api\n", "  - type: metrics-api\n    metricType: AverageValue\n", 1))
+	st16 := c16.NewState()
+	c16.Poll(t0, tgt, down, &st16, &res)
+	if res.Branch != BranchFallbackScaleLegacy || !res.HasScaleTo || res.ScaleTo != 6 || st16.Conditions[CondFallback].Reason != "FallbackExists" {
+		t.Errorf("v2.16: %+v", res)
+	}
 	c18.HPAQuery("s0-metric-api-v", tgt, down, &st, &q)
 	if st.Health[0].Failures != 1 || q.Err != "metric:s0-metric-api-v encountered error" {
 		t.Errorf("v2.18 query: %+v %+v", st.Health[0], q)

@@ -326,7 +326,7 @@ func (r *Report) explainPoll(p *keda.PollResult) {
 	case keda.BranchNoChange:
 		r.line("KEDA: inactive, nothing to do at %d replicas.", cur)
 	case keda.BranchFallbackScaleLegacy:
-		r.line("KEDA (≤ 2.16): fallback active → the executor scales the target to fallback.replicas %d itself.", *r.ScaleTo)
+		r.line("KEDA (≤ 2.16): a trigger fails while inactive → the executor itself scales the target to fallback.replicas %d (no failureThreshold check on this path).", *r.ScaleTo)
 	}
 	if c.Idle != nil && *c.Idle > 0 {
 		r.line("note: idleReplicaCount %d > 0: the HPA raises anything below minReplicas %d, so idle ↔ min flaps.", *c.Idle, max(1, c.Min))
