@@ -40,8 +40,28 @@ func CompileJob(in *v1alpha1.ScaledJob, opts Options) (*CompiledJob, error) {
 	}
 	sj := in.DeepCopy()
 	v := opts.Version.Minor
+	if sj.Spec.JobTargetRef == nil {
+		return nil, crdErr("spec.jobTargetRef", "Required value")
+	}
 	if len(sj.Spec.Triggers) == 0 {
 		return nil, crdErr("spec.triggers", "Invalid value: 0: spec.triggers in body should have at least 1 items")
+	}
+	if v >= 20 {
+		for _, m := range []struct {
+			f   string
+			v   *int32
+			min int32
+		}{
+			{"spec.pollingInterval", sj.Spec.PollingInterval, 1},
+			{"spec.successfulJobsHistoryLimit", sj.Spec.SuccessfulJobsHistoryLimit, 0},
+			{"spec.failedJobsHistoryLimit", sj.Spec.FailedJobsHistoryLimit, 0},
+			{"spec.minReplicaCount", sj.Spec.MinReplicaCount, 0},
+			{"spec.maxReplicaCount", sj.Spec.MaxReplicaCount, 1},
+		} {
+			if m.v != nil && *m.v < m.min {
+				return nil, crdErr(m.f, fmt.Sprintf("Invalid value: %d: %s in body should be greater than or equal to %d", *m.v, m.f, m.min))
+			}
+		}
 	}
 	s := sj.Spec.ScalingStrategy
 	allowed := []string{"custom", "accurate", "eager"}

@@ -156,6 +156,11 @@ spec:
 	if p := res.Conditions[CondPaused]; p.Reason != "ScaledJobUnpaused" || p.Message != "ScaledJob is unpaused" || !hasEvent(res.Events, "ScaledJobUnpaused", "ScaledJob is unpaused") {
 		t.Errorf("unpaused: %+v", res)
 	}
+	sj.Spec.MaxReplicaCount = repl(0)
+	if _, err := CompileJob(&sj, Options{}); err == nil || !strings.Contains(err.Error(), "spec.maxReplicaCount in body should be greater than or equal to 1") {
+		t.Errorf("max 0: %v", err)
+	}
+	sj.Spec.MaxReplicaCount = nil
 	sj.Spec.ScalingStrategy.Strategy = "default"
 	if _, err := CompileJob(&sj, Options{Version: Version{Minor: 19}}); err == nil || !strings.Contains(err.Error(), `Unsupported value: "default"`) {
 		t.Errorf("default strategy before v2.20.2: %v", err)
