@@ -233,3 +233,27 @@ func FuzzDecodeHPAState(f *testing.F) {
 		}
 	})
 }
+
+func TestSpecExampleDecodes(t *testing.T) {
+	data, err := os.ReadFile("testdata/spec-example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Decode("spec-example.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := s.Input.Config.Gates
+	if s.Minor != 35 || !g.ConfigurableTolerance || g.ScaleToZero || !g.PodLevelResources {
+		t.Errorf("version/gates: %d %+v", s.Minor, g)
+	}
+	if len(s.Input.Pods) != 1 || s.Input.Pods[0].Spec == nil || len(s.Input.Pods[0].Spec.InitContainers) != 1 {
+		t.Errorf("pods %+v", s.Input.Pods)
+	}
+	r := s.Run()
+	// otherHPASelectors selects the same pods: AmbiguousSelector (1.35 text).
+	if r.Rescale || len(r.Conditions) != 2 || r.Conditions[1].Reason != "AmbiguousSelector" ||
+		!strings.Contains(r.Conditions[1].Message, "controlled by multiple HPAs") {
+		t.Errorf("%+v", r.Conditions)
+	}
+}
