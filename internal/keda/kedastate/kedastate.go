@@ -418,6 +418,19 @@ func (in *Input) state(doc *strictyaml.Doc, s StateIn) error {
 	}
 	c := in.SO
 	st := c.NewState()
+	// A ScaledObject pasted from `kubectl get -o yaml` carries its status:
+	// it seeds the state; the state block overrides it field by field.
+	status := in.File.ScaledObject.Status
+	if s.LastActiveTime == nil && status.LastActiveTime != nil {
+		v := status.LastActiveTime.UTC().Format(time.RFC3339)
+		s.LastActiveTime = &v
+	}
+	if s.Health == nil && len(status.Health) > 0 {
+		s.Health = status.Health
+	}
+	if s.Conditions == nil && len(status.Conditions) > 0 {
+		s.Conditions = status.Conditions
+	}
 	if s.LastActiveTime != nil {
 		t, err := time.Parse(time.RFC3339, *s.LastActiveTime)
 		if err != nil {

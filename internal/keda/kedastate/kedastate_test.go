@@ -242,3 +242,26 @@ func TestHPAQueryAndVersions(t *testing.T) {
 		t.Errorf("unknown metric: %+v", r.QueryError)
 	}
 }
+
+// TestStatusSeedsState: status.lastActiveTime and status.health of a pasted
+// ScaledObject are used when the state block does not give them.
+func TestStatusSeedsState(t *testing.T) {
+	doc := strings.Replace(minimal, "target: {", `  status:
+    lastActiveTime: "2026-01-01T11:58:00Z"
+    health:
+      s0-metric-api-v: {numberOfFailures: 2, status: Failing}
+target: {`, 1)
+	doc = strings.Replace(doc, "  - value: 3\n", "  - value: 0\n", 1)
+	doc = strings.Replace(doc, "specReplicas: 0", "specReplicas: 2", 1)
+	in, err := Load("s.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.State.LastActiveTime.IsZero() || in.State.Health[0].Failures != 2 {
+		t.Fatalf("state %+v", in.State)
+	}
+	r := Eval(in, false)
+	if r.Decision != "cooldown" || *r.CooldownEndsAt != "2026-01-01T12:03:00Z" {
+		t.Errorf("%+v", r)
+	}
+}
