@@ -64,22 +64,22 @@ func TestHPAEvalExampleDecisions(t *testing.T) {
 		desired int
 		rescale bool
 	}{
-		"resource-cpu":                    {5, true},
-		"container-resource-startup":      {3, false},
-		"resource-memory-averagevalue":    {4, false},
-		"pods-metric-scaledown":           {9, true},
-		"object-value":                    {6, true},
-		"object-averagevalue":             {9, true},
-		"external-keda-scale-to-zero":     {0, true},
-		"external-partial-failure":        {5, false},
-		"rolling-update-missing-metrics":  {3, false},
-		"tolerance-override":              {5, true},
-		"startup-unready-scale-up":        {5, true},
-		"behavior-policies-scale-events":  {13, true},
-		"legacy-scale-up-cap":             {8, true},
-		"scaled-to-zero-wake-up":          {2, true},
-		"ambiguous-selector":              {4, false},
-		"zero-replicas-paused":            {0, false},
+		"resource-cpu":                   {5, true},
+		"container-resource-startup":     {3, false},
+		"resource-memory-averagevalue":   {4, false},
+		"pods-metric-scaledown":          {9, true},
+		"object-value":                   {6, true},
+		"object-averagevalue":            {9, true},
+		"external-keda-scale-to-zero":    {0, true},
+		"external-partial-failure":       {5, false},
+		"rolling-update-missing-metrics": {3, false},
+		"tolerance-override":             {5, true},
+		"startup-unready-scale-up":       {5, true},
+		"behavior-policies-scale-events": {13, true},
+		"legacy-scale-up-cap":            {8, true},
+		"scaled-to-zero-wake-up":         {2, true},
+		"ambiguous-selector":             {4, false},
+		"zero-replicas-paused":           {0, false},
 	}
 	seen := 0
 	for _, f := range hpaExampleFiles(t) {
