@@ -84,9 +84,9 @@ See docs/simulator.md for every modelling assumption.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&so.file, "file", "f", "", "scenario file, or the name of a bundled scenario (default: the bundled default)")
-	f.StringVar(&so.profile, "profile", "", "workload profile to simulate instead of the scenario's")
+	f.StringVar(&so.profile, "profile", "", "workload profile to simulate instead of the scenario's (preset:NAME for a preset)")
 	f.StringVar(&so.manifests, "manifests", "", "directory of rendered manifests: their Deployment and HPA or ScaledObject are simulated")
-	f.StringArrayVar(&so.policies, "policy", nil, "a workload profile to compare (repeatable): each runs on the same traffic and seeds")
+	f.StringArrayVar(&so.policies, "policy", nil, "a workload profile to compare, or preset:NAME (repeatable): each runs on the same traffic and seeds")
 	f.Uint64Var(&so.seed, "seed", 0, "seed of the random streams (default: the scenario's)")
 	f.IntVar(&so.seeds, "seeds", 1, "run N seeds (seed, seed+1, ...) and report confidence intervals")
 	f.DurationVar(&so.duration, "duration", 0, "simulated duration (default: the scenario's)")
@@ -195,8 +195,17 @@ func runSimulate(opts *Options, so *simulateOptions) error {
 		files = []string{so.profile}
 	}
 	for _, f := range files {
-		pl, err := profile.LoadFile(f, opts.IO.In)
-		if err != nil {
+		var pl *profile.Loaded
+		if name, ok := strings.CutPrefix(f, "preset:"); ok {
+			src, err := profile.Preset(name)
+			if err != nil {
+				return Usagef("%v", err)
+			}
+			pl, err = profile.Load(f, src)
+			if err != nil {
+				return err
+			}
+		} else if pl, err = profile.LoadFile(f, opts.IO.In); err != nil {
 			return err
 		}
 		pols = append(pols, &policyRun{name: pl.Metadata.Name, profile: pl})
