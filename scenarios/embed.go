@@ -6,7 +6,7 @@ import "embed"
 
 // FS holds the scenarios and the traces they replay.
 //
-//go:embed *.yaml traces
+//go:embed *.yaml traces profiles
 var FS embed.FS
 
 // Default is the scenario file run when none is given.
