@@ -234,10 +234,8 @@ func (e *Engine) setup() {
 		p := &cfg.Pools[i]
 		for j := 0; j < p.Initial; j++ {
 			n := e.addNode(int32(i))
+			// nodes that exist at t=0 have run the workload: the image is cached
 			e.nodes[n].ready, e.nodes[n].readyAt, e.nodes[n].pullDone = true, 0, 0
-			if !cfg.Autoscaler.WarmStart {
-				e.nodes[n].pullDone = -1
-			}
 			e.schedule(int64(p.ScaleDownUnneeded), evNodeIdle, n, e.nodes[n].gen, 0)
 		}
 	}
