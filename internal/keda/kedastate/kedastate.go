@@ -88,6 +88,9 @@ type KafkaPartitionIn struct {
 	Lag            *int64 `json:"lag,omitempty"`
 	ConsumerOffset *int64 `json:"consumerOffset,omitempty"`
 	LatestOffset   *int64 `json:"latestOffset,omitempty"`
+	// PreviousConsumerOffset: the offset the scaler saw at its previous
+	// call (excludePersistentLag); omit for a fresh scaler.
+	PreviousConsumerOffset *int64 `json:"previousConsumerOffset,omitempty"`
 }
 
 // PrometheusIn is the result vector.
@@ -369,13 +372,14 @@ func reading(doc *strictyaml.Doc, i int, typ string, r ReadingIn) (scalers.Readi
 		want = "kafka"
 		k := &scalers.KafkaReading{}
 		for j, p := range r.Kafka.Partitions {
-			pp := scalers.KafkaPartition{Topic: p.Topic, Partition: p.Partition, ConsumerOffset: p.ConsumerOffset, LatestOffset: p.LatestOffset}
+			pp := scalers.KafkaPartition{Topic: p.Topic, Partition: p.Partition, ConsumerOffset: p.ConsumerOffset, LatestOffset: p.LatestOffset,
+				PreviousConsumerOffset: p.PreviousConsumerOffset}
 			switch {
-			case p.Lag != nil && p.ConsumerOffset == nil && p.LatestOffset == nil:
+			case p.Lag != nil && p.ConsumerOffset == nil && p.LatestOffset == nil && p.PreviousConsumerOffset == nil:
 				pp.Lag = *p.Lag
 			case p.Lag == nil && p.ConsumerOffset != nil:
 			default:
-				return rd, doc.Errorf(fmt.Sprintf("%s.kafka.partitions[%d]", path, j), "give lag, or consumerOffset (and latestOffset)")
+				return rd, doc.Errorf(fmt.Sprintf("%s.kafka.partitions[%d]", path, j), "give lag, or consumerOffset (and latestOffset, previousConsumerOffset)")
 			}
 			k.Partitions = append(k.Partitions, pp)
 		}

@@ -128,33 +128,37 @@ func (s *kafka) included(p int32) bool {
 	return false
 }
 
-// partitionLag is getLagForPartition: (lag for scaling, lag for activation).
-// excludePersistentLag needs the previous poll's offsets, which live in the
-// scaler instance; a fresh instance (what a reading stands for) has none, so
-// both lags are equal.
-func (s *kafka) partitionLag(p *KafkaPartition) int64 {
+// partitionLag is getLagForPartition: the lag for scaling and the lag for
+// activation. excludePersistentLag needs the offset the scaler instance saw
+// at its previous call (KafkaPartition.PreviousConsumerOffset): when the
+// consumer has not moved, the partition's lag counts for activation only.
+func (s *kafka) partitionLag(p *KafkaPartition) (int64, int64) {
 	if p.ConsumerOffset == nil {
-		return p.Lag
+		return p.Lag, p.Lag
 	}
 	co := *p.ConsumerOffset
 	if co == -1 {
 		if s.m.OffsetResetPolicy == "latest" {
 			if s.m.ScaleToZeroOnInvalidOffset {
-				return 0
+				return 0, 0
 			}
-			return 1
+			return 1, 1
 		}
 		if s.m.ScaleToZeroOnInvalidOffset {
-			return 0
+			return 0, 0
 		}
 	}
 	if p.LatestOffset == nil {
-		return 0 // partition missing from the latest-offset response
+		return 0, 0 // partition missing from the latest-offset response
 	}
+	latest := *p.LatestOffset
 	if co == -1 {
-		return *p.LatestOffset
+		return latest, latest
 	}
-	return *p.LatestOffset - co
+	if s.m.ExcludePersistentLag && p.PreviousConsumerOffset != nil && *p.PreviousConsumerOffset == co {
+		return 0, latest - co
+	}
+	return latest - co, latest - co
 }
 
 type kafkaTotals struct {
@@ -169,9 +173,9 @@ func (s *kafka) totals(r *KafkaReading) kafkaTotals {
 		if !s.included(p.Partition) {
 			continue
 		}
-		lag := s.partitionLag(p)
+		lag, withPersistent := s.partitionLag(p)
 		t.total += lag
-		t.withPersistent += lag
+		t.withPersistent += withPersistent
 		if lag > 0 {
 			t.withLag++
 		}
@@ -238,6 +242,9 @@ func (s *kafka) Explain(r *Reading) string {
 	t := s.totals(r.Kafka)
 	m := &s.m
 	b := fmt.Sprintf("total lag %d over %d partitions (%d with lag)", t.raw, t.partitions, t.withLag)
+	if t.withPersistent != t.raw {
+		b += fmt.Sprintf("; excludePersistentLag: %d of it is on partitions whose consumer has not moved, counted for activation only", t.withPersistent-t.raw)
+	}
 	switch {
 	case m.AllowIdleConsumers && !m.LimitToPartitionsWithLag && !m.EnsureEvenDistributionOfPartitions:
 		b += "; allowIdleConsumers: no partition cap"

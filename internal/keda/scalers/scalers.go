@@ -44,12 +44,16 @@ type RabbitMQReading struct {
 
 // KafkaPartition is one partition's offsets. Lag is latest − committed; set
 // ConsumerOffset to -1 (with LatestOffset) for "no offset committed yet".
+// PreviousConsumerOffset is the committed offset the scaler instance saw at
+// its previous call (excludePersistentLag); nil when it has none (a fresh
+// instance, e.g. after any trigger error rebuilt the scalers cache).
 type KafkaPartition struct {
-	Topic          string
-	Partition      int32
-	Lag            int64
-	ConsumerOffset *int64
-	LatestOffset   *int64
+	Topic                  string
+	Partition              int32
+	Lag                    int64
+	ConsumerOffset         *int64
+	LatestOffset           *int64
+	PreviousConsumerOffset *int64
 }
 
 // KafkaReading lists the partitions that returned offsets.

@@ -167,6 +167,19 @@ func TestKafka(t *testing.T) {
 	if o := s.Get(&Reading{Kafka: noOffsets}); o.Value != 6000 {
 		t.Errorf("earliest: %+v, want 6000", o)
 	}
+	// excludePersistentLag: a stuck partition counts for activation only.
+	stuck := &KafkaReading{Partitions: []KafkaPartition{
+		{Partition: 0, ConsumerOffset: i64(100), LatestOffset: i64(400), PreviousConsumerOffset: i64(100)},
+		{Partition: 1, ConsumerOffset: i64(50), LatestOffset: i64(70), PreviousConsumerOffset: i64(40)},
+	}}
+	s = mustNew(t, Config{Type: "kafka", Metadata: base("excludePersistentLag", "true", "activationLagThreshold", "30")})
+	if o := s.Get(&Reading{Kafka: stuck}); o.Value != 20 || !o.Active {
+		t.Errorf("excludePersistentLag: %+v, want 20 active (320 > 30)", o)
+	}
+	s = mustNew(t, Config{Type: "kafka", Metadata: base("activationLagThreshold", "30")})
+	if o := s.Get(&Reading{Kafka: stuck}); o.Value != 200 { // 320/100 = 3 > 2 partitions → capped
+		t.Errorf("without excludePersistentLag: %+v, want 200", o)
+	}
 	// Names and targets.
 	s = mustNew(t, Config{Type: "kafka", Index: 1, Metadata: map[string]string{"bootstrapServers": "k", "consumerGroup": "g", "topic": "ml.jobs"}})
 	if s.MetricName() != "s1-kafka-ml-jobs" || s.TargetValue() != 10 {
