@@ -39,7 +39,7 @@ the updated history (-o json|yaml), or explains the decision (-o text, the
 default). See docs/hpa.md; examples are in testdata/hpa/.`,
 		Example: `  mlscale hpa eval -f testdata/hpa/resource-cpu.yaml
   mlscale hpa eval -f state.yaml -o json
-  kubectl ... | mlscale hpa eval -f -`,
+  mlscale hpa eval -f - -o yaml < state.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f, err := opts.Format(output.Text, output.Table, output.JSON, output.YAML)
