@@ -59,9 +59,13 @@ func Verdict(r *sim.Result) string {
 	if !s.SLO.Met {
 		met = "MISSES"
 	}
+	cost := money(s.Cost)
+	if s.Cost == 0 && s.GPUHours > 0 {
+		cost = "an unknown cost (no GPU price: set cost.gpuHourUSD or a pool's gpuHourUSD)"
+	}
 	return fmt.Sprintf("%s the SLO (p%s ≤ %s in %s of %s windows; goal %s) at %s for %s (%s GPU-hours)",
 		met, num(s.SLO.Percentile, 0), secs(s.SLO.Latency), pct(s.SLO.WindowAttainment), secs(s.SLO.WindowSeconds),
-		pct(s.SLO.Goal), money(s.Cost), secs(r.Scenario.DurationSeconds), num(s.GPUHours, 2))
+		pct(s.SLO.Goal), cost, secs(r.Scenario.DurationSeconds), num(s.GPUHours, 2))
 }
 
 // WriteSummary prints one run as a two-column table.
