@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/mlscale/mlscale/internal/iostreams"
 	"github.com/mlscale/mlscale/internal/testutil/golden"
 )
 
@@ -207,5 +209,23 @@ func TestSimulateManifests(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "broken.yaml"), []byte("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: x}\nspec:\n  scaleTargetRef: {kind: Deployment, name: llm-inference}\n  maxReplicaz: 3\n"), 0o644)
 	if code, _, errOut := run(t, "simulate", "--manifests", dir); code == 0 || !strings.Contains(errOut, "maxReplicaz") {
 		t.Errorf("a misspelt field in a manifest: exit %d %s", code, errOut)
+	}
+}
+
+// On a terminal, progress goes to stderr and is erased at the end; stdout
+// is the same as without a terminal.
+func TestSimulateProgressOnTerminal(t *testing.T) {
+	ios, _, out, errOut := iostreams.Test()
+	ios.SetTTY(false, false, true)
+	if code := Run(context.Background(), ios, []string{"simulate", "--duration", "10m"}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	e := errOut.String()
+	if !strings.Contains(e, "simulating [") || !strings.HasSuffix(e, "\r\033[K") {
+		t.Errorf("stderr %q", e)
+	}
+	_, plain, _ := run(t, "simulate", "--duration", "10m")
+	if out.String() != plain {
+		t.Error("stdout differs on a terminal")
 	}
 }

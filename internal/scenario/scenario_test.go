@@ -306,3 +306,25 @@ func TestKEDASnapshotsReplay(t *testing.T) {
 		t.Logf("%s: %d polls replayed, %d set replicas", filepath.Base(f), len(snaps), scales)
 	}
 }
+
+func TestEmpiricalServiceTimes(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "times.txt"), []byte("# observed\n2s\n2s\n4\n"), 0o644)
+	scn := "apiVersion: mlscale.dev/v1alpha1\nkind: Scenario\nmetadata: {name: x}\nspec:\n  duration: 1h\n  workload: {preset: llm-inference}\n  autoscaler: {kind: none, replicas: 4}\n  traffic: {pattern: poisson, rate: 1}\n  serving: {serviceTimesFile: times.txt, routing: shared-queue}\n"
+	os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(scn), 0o644)
+	cfg := loadResolve(t, filepath.Join(dir, "s.yaml"), Options{})
+	res, err := sim.Run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// every service time is 2 s or 4 s; with 64 free slots nobody waits
+	l := res.Summary.Latency
+	if l.P50 < 1.99 || l.Max > 4.01 || l.Mean < 2.5 || l.Mean > 2.8 {
+		t.Errorf("latency %+v, want 2 s and 4 s, mean about 8/3 s", l)
+	}
+	os.WriteFile(filepath.Join(dir, "times.txt"), []byte("2s\nsoon\n"), 0o644)
+	l2, _ := LoadFile(filepath.Join(dir, "s.yaml"), nil)
+	if _, err := l2.Resolve(Options{}); err == nil || !strings.Contains(err.Error(), `times.txt:2: "soon"`) {
+		t.Errorf("bad line: %v", err)
+	}
+}
