@@ -14,8 +14,10 @@ const (
 	// hack/k8sbin/go.mod; a unit test keeps the two in sync).
 	KubernetesVersion = "v1.37.2"
 
-	// EnvSkip is the only way to skip the integration tests: set it to "1".
-	EnvSkip = "MLSCALE_SKIP_INTEGRATION"
+	// EnvSkip skips the integration tests when set to "1"; EnvSkipCluster
+	// (the name issue 6 uses) is an alias. They are the only ways to skip.
+	EnvSkip        = "MLSCALE_SKIP_INTEGRATION"
+	EnvSkipCluster = "MLSCALE_SKIP_CLUSTER_TESTS"
 	// EnvAssets overrides the asset directory (binaries and CRDs).
 	EnvAssets = "MLSCALE_K8S_ASSETS"
 
@@ -32,8 +34,16 @@ const (
 	promOperatorCRDs = "crds/prometheus-operator"
 )
 
-// skipRequested reports whether the opt-out variable is set.
-func skipRequested() bool { return os.Getenv(EnvSkip) == "1" }
+// skipRequested returns the opt-out variable that is set to "1" ("" when
+// neither is).
+func skipRequested() string {
+	for _, v := range []string{EnvSkip, EnvSkipCluster} {
+		if os.Getenv(v) == "1" {
+			return v
+		}
+	}
+	return ""
+}
 
 // AssetsDir returns the directory holding the control-plane binaries and CRDs:
 // $MLSCALE_K8S_ASSETS if set, else

@@ -22,8 +22,8 @@
 //		...
 //	}
 //
-// The tests never skip silently: MLSCALE_SKIP_INTEGRATION=1 skips them with a
-// message; without it, missing binaries fail the test with the command that
+// The tests never skip silently: MLSCALE_SKIP_INTEGRATION=1 (or its alias
+// MLSCALE_SKIP_CLUSTER_TESTS=1) skips them with a message; without it, missing binaries fail the test with the command that
 // builds them.
 package testenv
 
@@ -141,6 +141,9 @@ type controlPlane struct {
 func Main(m *testing.M) {
 	mainCalled.Store(true)
 	ctrllog.SetLogger(logr.Discard())
+	if v := skipRequested(); v != "" {
+		fmt.Fprintf(os.Stderr, "testenv: %s=1: the tests that need a control plane are skipped\n", v)
+	}
 	if !flag.Parsed() {
 		flag.Parse()
 	}
@@ -176,12 +179,12 @@ func Main(m *testing.M) {
 }
 
 // Start returns the shared control plane, starting it on first use. It skips
-// the test when MLSCALE_SKIP_INTEGRATION=1 and fails it when the binaries are
+// the test when MLSCALE_SKIP_INTEGRATION=1 or MLSCALE_SKIP_CLUSTER_TESTS=1, and fails it when the binaries are
 // missing or the control plane does not come up.
 func Start(t testing.TB, opts ...Option) *Env {
 	t.Helper()
-	if skipRequested() {
-		t.Skip("integration tests skipped: " + EnvSkip + "=1")
+	if v := skipRequested(); v != "" {
+		t.Skip("integration tests skipped: " + v + "=1")
 	}
 	if !mainCalled.Load() {
 		t.Fatal("testenv.Start needs `func TestMain(m *testing.M) { testenv.Main(m) }` in this package; Main stops the shared control plane at exit")
