@@ -77,13 +77,12 @@ type node struct {
 
 // Engine runs one simulation.
 type Engine struct {
-	cfg   *Config
-	end   int64
-	now   int64
-	h     eventHeap
-	seq   uint32
-	nev   uint64
-	nevBy [numEvKinds]uint64
+	cfg *Config
+	end int64
+	now int64
+	h   eventHeap
+	seq uint32
+	nev uint64
 
 	rArr, rMMPP, rSvc, rCold, rRoute *rand.Rand
 	arr                              *arrivals
@@ -174,6 +173,7 @@ func (e *Engine) Run() *Result {
 	}
 	e.setup()
 	progressEvery := uint64(1 << 22)
+	progress := e.cfg.Output.Progress
 	for {
 		var ev event
 		// the next arrival lives outside the heap: one push and pop less per request
@@ -191,7 +191,6 @@ func (e *Engine) Run() *Result {
 		e.area += float64(e.inSys) * float64(ev.t-e.now)
 		e.now = ev.t
 		e.nev++
-		e.nevBy[ev.kind]++
 		switch ev.kind {
 		case evArrival:
 			e.onArrival()
@@ -210,8 +209,8 @@ func (e *Engine) Run() *Result {
 		default:
 			e.ctl.onEvent(e, ev.kind)
 		}
-		if e.cfg.Output.Progress != nil && e.nev%progressEvery == 0 {
-			e.cfg.Output.Progress(float64(e.now) / float64(e.end))
+		if progress != nil && e.nev%progressEvery == 0 {
+			progress(float64(e.now) / float64(e.end))
 		}
 	}
 	e.area += float64(e.inSys) * float64(e.end-e.now)
