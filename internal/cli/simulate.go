@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
 
 	"github.com/mlscale/mlscale/internal/output"
 	"github.com/mlscale/mlscale/internal/profile"
@@ -39,6 +40,7 @@ type simulateOptions struct {
 	report       string
 	list         bool
 	jobs         int
+	hpaStates    string
 }
 
 func newSimulateCmd(opts *Options) *cobra.Command {
@@ -95,6 +97,7 @@ See docs/simulator.md for every modelling assumption.`,
 	f.StringVar(&so.plot, "plot", "", "write plots (FILE.png or FILE.svg)")
 	f.StringVar(&so.report, "report", "", "write a self-contained HTML report")
 	f.BoolVar(&so.list, "list", false, "list the bundled scenarios")
+	f.StringVar(&so.hpaStates, "hpa-states", "", "write every HPA reconcile that rescaled as an HPAState file into DIR (for 'mlscale hpa eval -f')")
 	f.IntVar(&so.jobs, "jobs", 0, "runs in parallel (default: the number of CPUs)")
 	return cmd
 }
@@ -146,6 +149,16 @@ type policyRun struct {
 	name    string
 	profile *profile.Loaded
 	results []*sim.Result
+	states  []*sim.HPASnapshot // rescaling reconciles, with --hpa-states
+}
+
+// stateWriter keeps the snapshots of the reconciles that rescaled.
+func stateWriter(p *policyRun) func(*sim.HPASnapshot) {
+	return func(s *sim.HPASnapshot) {
+		if s.Rescale {
+			p.states = append(p.states, s)
+		}
+	}
 }
 
 func runSimulate(opts *Options, so *simulateOptions) error {
@@ -253,6 +266,9 @@ func runSimulate(opts *Options, so *simulateOptions) error {
 				return err
 			}
 			cfg.Output.Clock = opts.IO.Now
+			if so.hpaStates != "" && k == 0 {
+				cfg.Output.Snapshot = stateWriter(p)
+			}
 			cfgs[i][k] = cfg
 			jobs = append(jobs, simJob{i, k})
 		}
@@ -338,8 +354,26 @@ func writeArtifacts(opts *Options, so *simulateOptions, l *scenario.Loaded, pols
 		fmt.Fprintln(opts.IO.ErrOut, "wrote "+name)
 		return nil
 	}
+	if so.hpaStates != "" {
+		if err := os.MkdirAll(so.hpaStates, 0o755); err != nil {
+			return err
+		}
+	}
 	for _, p := range pols {
 		res := p.results[0]
+		for _, st := range p.states {
+			name := filepath.Join(so.hpaStates, fmt.Sprintf("%s-%s-%dto%d.yaml", p.name, clockName(st.Input.Now.Sub(scenario.Start)), st.Input.Scale.SpecReplicas, st.Desired))
+			doc, err := yaml.Marshal(report.HPAState(st))
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(name, doc, 0o644); err != nil {
+				return err
+			}
+		}
+		if len(p.states) > 0 {
+			fmt.Fprintf(opts.IO.ErrOut, "wrote %d HPAState files to %s (mlscale hpa eval -f FILE explains each)\n", len(p.states), so.hpaStates)
+		}
 		if so.timeline != "" {
 			if err := write(outName(so.timeline, p.name, several), func(w io.Writer) error { return report.WriteTimelineCSV(w, res.Timeline) }); err != nil {
 				return err
@@ -372,6 +406,12 @@ func compare(l *scenario.Loaded, pols []*policyRun) *report.Comparison {
 		c.Policies = append(c.Policies, report.Summarize(p.name, p.results))
 	}
 	return c
+}
+
+// clockName is d as HHhMMmSSs, sortable in a directory listing.
+func clockName(d time.Duration) string {
+	d = d.Round(time.Second)
+	return fmt.Sprintf("%02dh%02dm%02ds", int(d/time.Hour), int(d%time.Hour/time.Minute), int(d%time.Minute/time.Second))
 }
 
 // progress draws a progress line on a terminal.
