@@ -11,6 +11,7 @@ import (
 
 	"github.com/mlscale/mlscale/internal/hpa"
 	"github.com/mlscale/mlscale/internal/keda"
+	"github.com/mlscale/mlscale/internal/profile"
 	"github.com/mlscale/mlscale/internal/sim"
 	"github.com/mlscale/mlscale/scenarios"
 )
@@ -326,5 +327,32 @@ func TestEmpiricalServiceTimes(t *testing.T) {
 	l2, _ := LoadFile(filepath.Join(dir, "s.yaml"), nil)
 	if _, err := l2.Resolve(Options{}); err == nil || !strings.Contains(err.Error(), `times.txt:2: "soon"`) {
 		t.Errorf("bad line: %v", err)
+	}
+}
+
+// The flapping scenario flaps, and a scale-down stabilisation window stops it.
+func TestFlappingAndItsCure(t *testing.T) {
+	cfg := loadResolve(t, "../../scenarios/flapping.yaml", Options{Duration: time.Hour})
+	res, err := sim.Run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile("../../scenarios/profiles/edge.yaml")
+	cured := strings.Replace(string(data), "stabilizationWindowSeconds: 0", "stabilizationWindowSeconds: 300", 1)
+	prof, err := profile.Load("edge-cured.yaml", []byte(cured))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg2 := loadResolve(t, "../../scenarios/flapping.yaml", Options{Duration: time.Hour, Profile: prof})
+	res2, err := sim.Run(cfg2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("flaps without a window %d, with 300 s %d", res.Summary.Flaps, res2.Summary.Flaps)
+	if res.Summary.Flaps < 20 || res2.Summary.Flaps > res.Summary.Flaps/10 {
+		t.Errorf("flaps %d without a window, %d with one", res.Summary.Flaps, res2.Summary.Flaps)
+	}
+	if res2.Summary.Requests.Total != res.Summary.Requests.Total {
+		t.Error("the two policies saw different arrivals")
 	}
 }
