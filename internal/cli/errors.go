@@ -7,10 +7,11 @@ import (
 
 // Exit codes, documented in docs/exit-codes.md.
 const (
-	ExitOK        = 0   // success
-	ExitFailure   = 1   // findings, invalid input or a failed operation
-	ExitUsage     = 2   // bad flags or arguments
-	ExitInterrupt = 130 // SIGINT
+	ExitOK          = 0   // success
+	ExitFailure     = 1   // findings, invalid input or a failed operation
+	ExitUsage       = 2   // bad flags or arguments
+	ExitCouldNotRun = 3   // doctor: cluster unreachable, auth failed, or (--strict) a check skipped
+	ExitInterrupt   = 130 // SIGINT
 )
 
 // UsageError is a mistake in flags or arguments (exit 2).
