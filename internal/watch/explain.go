@@ -107,8 +107,12 @@ func ObservedState(h *autoscalingv2.HorizontalPodAutoscaler, d *appsv1.Deploymen
 		if m.Errors == nil {
 			m.Errors = map[string]string{}
 		}
+		// the engine wraps the API's error as the controller does: give
+		// it the innermost text
 		msg := failing
-		if _, rest, ok := strings.Cut(msg, ": "); ok && strings.HasPrefix(msg, "the HPA was unable to compute the replica count") {
+		if i := strings.LastIndex(msg, "metrics API: "); i >= 0 {
+			msg = msg[i+len("metrics API: "):]
+		} else if _, rest, ok := strings.Cut(msg, ": "); ok && strings.HasPrefix(msg, "the HPA was unable to compute the replica count") {
 			msg = rest
 		}
 		m.Errors[name] = msg

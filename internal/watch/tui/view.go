@@ -473,11 +473,13 @@ func wrap(indent, s string, w int) []string {
 	if w <= len(indent)+10 || ansi.StringWidth(indent+s) <= w {
 		return []string{indent + s}
 	}
-	wrapped := ansi.Wordwrap(s, w-len(indent), " ")
+	// continuation lines keep the line's own indentation
+	lead := len(s) - len(strings.TrimLeft(s, " "))
+	wrapped := ansi.Wordwrap(s[lead:], w-len(indent)-lead, " ")
+	pad := indent + strings.Repeat(" ", lead)
 	var out []string
 	for _, line := range strings.Split(wrapped, "\n") {
-		out = append(out, indent+line)
-		indent = strings.Repeat(" ", len(indent))
+		out = append(out, pad+line)
 	}
 	return out
 }
