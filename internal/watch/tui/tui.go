@@ -399,3 +399,7 @@ func (m *Model) View() string {
 	}
 	return b.String()
 }
+
+// Tick returns the refresh message the program sends itself every
+// Options.Tick, for tests and embedders that drive the model directly.
+func Tick() tea.Msg { return tickMsg(time.Now()) }
