@@ -60,7 +60,7 @@ func Load(file string, data []byte) (*Loaded, error) {
 var Patterns = []string{"poisson", "step", "ramp", "diurnal", "mmpp", "trace"}
 
 // TraceFormats are the trace layouts read.
-var TraceFormats = []string{"auto", "timestamps", "azure-llm", "azure-functions"}
+var TraceFormats = []string{"auto", "timestamps", "azure-llm", "azure-functions", "azure-functions-2021"}
 
 func (l *Loaded) validate() strictyaml.Errors {
 	var errs strictyaml.Errors

@@ -356,3 +356,39 @@ func TestFlappingAndItsCure(t *testing.T) {
 		t.Error("the two policies saw different arrivals")
 	}
 }
+
+func TestInvocationTrace(t *testing.T) {
+	inv := "app,func,end_timestamp,duration\na,f,10.5,0.5\na,g,12,3\nb,f,11,0.25\n"
+	reqs, err := ParseTrace("t.csv", []byte(inv), "auto", 1)
+	if err != nil || len(reqs) != 3 {
+		t.Fatalf("%+v %v", reqs, err)
+	}
+	// arrivals 10, 10.75, 9 -> sorted from 9: 0, 1, 1.75 s; durations kept
+	want := []sim.TraceRequest{{At: 0, Duration: 3 * time.Second}, {At: time.Second, Duration: 500 * time.Millisecond}, {At: 1750 * time.Millisecond, Duration: 250 * time.Millisecond}}
+	for i := range want {
+		if reqs[i] != want[i] {
+			t.Errorf("request %d: %+v, want %+v", i, reqs[i], want[i])
+		}
+	}
+	// the recorded durations are the service times
+	cfg := mmcConfigForTrace(reqs)
+	res, err := sim.Run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := res.Summary.Latency; l.Max < 2.99 || l.Max > 3.01 || res.Summary.Requests.Completed != 3 {
+		t.Errorf("latency %+v, completed %d", l, res.Summary.Requests.Completed)
+	}
+}
+
+func mmcConfigForTrace(reqs []sim.TraceRequest) *sim.Config {
+	return &sim.Config{
+		Name: "trace", Start: Start, Duration: time.Minute, Seed: 1,
+		Traffic:    sim.Traffic{Trace: reqs},
+		Service:    sim.Service{Routing: sim.RouteSharedQueue, Concurrency: 4, Time: sim.Const(time.Hour)},
+		Pod:        sim.PodModel{Deployment: "w", Labels: map[string]string{"app": "w"}},
+		Metrics:    sim.MetricsPipeline{GaugeRefresh: 5 * time.Second, ScrapeInterval: 15 * time.Second, RateWindow: time.Minute, MetricsServerResolution: 15 * time.Second, HPASyncPeriod: 15 * time.Second},
+		Autoscaler: sim.Autoscaler{Kind: sim.AutoscaleNone, Replicas: 1, WarmStart: true},
+		SLO:        sim.SLO{Percentile: 99, Latency: time.Second, Goal: 0.99, Window: time.Minute},
+	}
+}

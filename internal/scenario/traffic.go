@@ -61,6 +61,9 @@ func (l *Loaded) traffic(cfg *sim.Config, read func(string) ([]byte, error)) err
 //   - azure-functions: the Azure Functions 2019 per-minute invocation counts
 //     (HashOwner, HashApp, HashFunction, Trigger, 1..1440), summed over the
 //     rows; a minute's invocations are spread uniformly at random over it;
+//   - azure-functions-2021: the Azure Functions 2021 invocation trace (app,
+//     func, end_timestamp, duration in seconds): arrival = end - duration,
+//     and the duration is the request's service time;
 //   - auto: picked from the header.
 //
 // Arrivals are returned relative to the first one, sorted.
@@ -81,6 +84,8 @@ func ParseTrace(name string, data []byte, format string, seed uint64) ([]sim.Tra
 		switch {
 		case len(header) >= 5 && strings.EqualFold(header[0], "HashOwner"):
 			format = "azure-functions"
+		case len(header) >= 4 && strings.EqualFold(header[2], "end_timestamp"):
+			format = "azure-functions-2021"
 		case strings.EqualFold(header[0], "TIMESTAMP"):
 			format = "azure-llm"
 		default:
@@ -90,6 +95,8 @@ func ParseTrace(name string, data []byte, format string, seed uint64) ([]sim.Tra
 	switch format {
 	case "azure-functions":
 		return parseFunctions(name, rows, seed)
+	case "azure-functions-2021":
+		return parseInvocations(name, rows)
 	case "azure-llm":
 		if !strings.EqualFold(header[0], "TIMESTAMP") {
 			return nil, fmt.Errorf("%s: azure-llm traces start with the header TIMESTAMP,ContextTokens,GeneratedTokens", name)
@@ -179,6 +186,32 @@ func parseFunctions(name string, rows [][]string, seed uint64) ([]sim.TraceReque
 		}
 		part := out[start:]
 		sort.Slice(part, func(i, j int) bool { return part[i].At < part[j].At })
+	}
+	return out, nil
+}
+
+func parseInvocations(name string, rows [][]string) ([]sim.TraceRequest, error) {
+	if len(rows[0]) < 4 || !strings.EqualFold(rows[0][2], "end_timestamp") {
+		return nil, fmt.Errorf("%s: azure-functions-2021 traces have the header app,func,end_timestamp,duration", name)
+	}
+	var out []sim.TraceRequest
+	for i, row := range rows[1:] {
+		if len(row) < 4 {
+			return nil, fmt.Errorf("%s: row %d: want app,func,end_timestamp,duration", name, i+2)
+		}
+		end, err1 := strconv.ParseFloat(strings.TrimSpace(row[2]), 64)
+		dur, err2 := strconv.ParseFloat(strings.TrimSpace(row[3]), 64)
+		if err1 != nil || err2 != nil || dur < 0 {
+			return nil, fmt.Errorf("%s: row %d: end_timestamp %q and duration %q must be seconds", name, i+2, row[2], row[3])
+		}
+		out = append(out, sim.TraceRequest{At: time.Duration((end - dur) * float64(time.Second)), Duration: time.Duration(dur * float64(time.Second))})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At < out[j].At })
+	if len(out) > 0 {
+		base := out[0].At
+		for i := range out {
+			out[i].At -= base
+		}
 	}
 	return out, nil
 }

@@ -76,8 +76,10 @@ type Spike struct {
 }
 
 // TraceRequest is one recorded arrival; At is the offset from the start.
+// A recorded Duration (> 0) is the request's service time.
 type TraceRequest struct {
 	At                        time.Duration
+	Duration                  time.Duration
 	InputTokens, OutputTokens int32
 }
 

@@ -98,6 +98,7 @@ type Engine struct {
 	conc   int32
 
 	nextIn, nextOut int32 // token counts of the pending traced arrival
+	nextDur         int64 // its recorded service time
 	batch           int32
 	batches         [][]int64 // arrival times of the batches in service
 	freeB           []int32
@@ -272,7 +273,9 @@ func (e *Engine) warmPod(i int32) {
 func (e *Engine) onArrival() {
 	e.arrivals++
 	r := request{arrive: e.now}
-	if tm := e.cfg.Service.Tokens; tm != nil && (e.nextIn > 0 || e.nextOut > 0) {
+	if e.nextDur > 0 {
+		r.service = e.nextDur
+	} else if tm := e.cfg.Service.Tokens; tm != nil && (e.nextIn > 0 || e.nextOut > 0) {
 		r.service = int64(tm.Base) + int64(e.nextIn)*int64(tm.PerInputToken) + int64(e.nextOut)*int64(tm.PerOutputToken)
 	} else {
 		r.service = e.cfg.Service.Time.Sample(e.rSvc)
@@ -290,7 +293,7 @@ func (e *Engine) onArrival() {
 // nextArrival draws the next arrival and holds it beside the heap.
 func (e *Engine) nextArrival() {
 	if t, in, out := e.arr.next(); t >= 0 {
-		e.nextIn, e.nextOut = in, out
+		e.nextIn, e.nextOut, e.nextDur = in, out, e.arr.dur
 		e.seq++
 		e.arrEv = event{t: t, seq: e.seq, kind: evArrival}
 		e.arr.pending = true

@@ -30,7 +30,8 @@ type arrivals struct {
 	// trace replay
 	ti int
 
-	pending bool // the engine holds the next arrival
+	pending bool  // the engine holds the next arrival
+	dur     int64 // recorded service time of the next traced arrival
 }
 
 const segLen = float64(10 * time.Second)
@@ -130,6 +131,7 @@ func (a *arrivals) next() (int64, int32, int32) {
 		if int64(tr.At) > a.end {
 			return -1, 0, 0
 		}
+		a.dur = int64(tr.Duration)
 		return int64(tr.At), tr.InputTokens, tr.OutputTokens
 	}
 	for {
