@@ -177,10 +177,12 @@ func (c *checker) apiServices() {
 		}
 		obj := Object{APIVersion: "apiregistration.k8s.io/v1", Kind: "APIService", Name: name}
 		group := strings.SplitN(name, ".", 2)[1]
+		// How the HPA controller names the API in its errors.
+		ctrlName := map[string]string{ResourceMetricsAPI: "resource metrics API", CustomMetricsAPI: "custom metrics API", ExternalMetricsAPI: "external metrics API"}[name]
 		if a == nil {
 			if needed {
 				f := newFinding("API-001", Error, obj, fmt.Sprintf("no APIService serves %s, which %s needs: its metrics show <unknown>", group, by))
-				f.Message, _ = c.hpaMessageAbout(group)
+				f.Message, _ = c.hpaMessageAbout(ctrlName)
 				f.Evidence.Facts = append(f.Evidence.Facts, "needed by "+by.String())
 				c.add(f)
 			}
@@ -196,7 +198,7 @@ func (c *checker) apiServices() {
 			f := newFinding("API-002", sev, obj, fmt.Sprintf("APIService %s is not Available (%s): requests for %s fail", a.Name, av.Reason, group))
 			f.Message = av.Message
 			f.Evidence.Conditions = []ConditionEvidence{av}
-			if msg, o := c.hpaMessageAbout(group); msg != "" {
+			if msg, o := c.hpaMessageAbout(ctrlName); msg != "" {
 				f.Evidence.Facts = append(f.Evidence.Facts, fmt.Sprintf("%s reports: %s", o, msg))
 			}
 			c.add(f)
@@ -205,7 +207,7 @@ func (c *checker) apiServices() {
 		if name == ExternalMetricsAPI && len(c.s.ScaledObjects) > 0 {
 			if owner := ownerOf(a); owner != "keda" {
 				f := newFinding("API-006", Error, obj, fmt.Sprintf("external.metrics.k8s.io is served by %s (Service %s/%s), but %d ScaledObject(s) need KEDA's metrics server: every KEDA HPA fails", owner, a.ServiceNamespace, a.ServiceName, len(c.s.ScaledObjects)))
-				f.Message, _ = c.hpaMessageAbout("external")
+				f.Message, _ = c.hpaMessageAbout(ctrlName)
 				f.Evidence.Facts = []string{"first ScaledObject: " + soObject(c.s.ScaledObjects[0]).String()}
 				c.add(f)
 			}
@@ -471,7 +473,7 @@ func (c *checker) hpa(h *autoscalingv2.HorizontalPodAutoscaler) {
 		label := metricLabel(m)
 		cause := c.metricChecks(h, i, m, pods, t, fail, isFailing)
 		// HPA-005: <unknown> for this metric.
-		if i >= len(h.Status.CurrentMetrics) && len(h.Status.Conditions) > 0 {
+		if metricUnknown(h, i) && len(h.Status.Conditions) > 0 {
 			sum := fmt.Sprintf("spec.metrics[%d] (%s) shows <unknown>", i, label)
 			if cause != "" {
 				sum += ": see " + cause
@@ -487,6 +489,33 @@ func (c *checker) hpa(h *autoscalingv2.HorizontalPodAutoscaler) {
 			c.add(f)
 		}
 	}
+}
+
+// metricUnknown reports whether kubectl prints <unknown> for spec.metrics[i]:
+// status.currentMetrics[i] (matched by index) is absent or lacks the
+// type's current value (the controller leaves a zero entry for a failed
+// metric).
+func metricUnknown(h *autoscalingv2.HorizontalPodAutoscaler, i int) bool {
+	if i >= len(h.Status.CurrentMetrics) {
+		return true
+	}
+	cm := h.Status.CurrentMetrics[i]
+	has := func(v autoscalingv2.MetricValueStatus) bool {
+		return v.AverageUtilization != nil || v.AverageValue != nil || v.Value != nil
+	}
+	switch cm.Type {
+	case autoscalingv2.ResourceMetricSourceType:
+		return cm.Resource == nil || !has(cm.Resource.Current)
+	case autoscalingv2.ContainerResourceMetricSourceType:
+		return cm.ContainerResource == nil || !has(cm.ContainerResource.Current)
+	case autoscalingv2.PodsMetricSourceType:
+		return cm.Pods == nil || !has(cm.Pods.Current)
+	case autoscalingv2.ObjectMetricSourceType:
+		return cm.Object == nil || !has(cm.Object.Current)
+	case autoscalingv2.ExternalMetricSourceType:
+		return cm.External == nil || !has(cm.External.Current)
+	}
+	return true
 }
 
 func orDefault(s, d string) string {
@@ -538,7 +567,9 @@ func (c *checker) metricChecks(h *autoscalingv2.HorizontalPodAutoscaler, i int, 
 			for _, p := range pods {
 				if !hasContainer(&p.Spec, container) {
 					f := newFinding("RES-002", Error, obj, fmt.Sprintf("spec.metrics[%d] names container %q, which Pod %s does not have", i, container, p.Name))
-					f.Message = quote(fail, isFailing, "not found in Pod")
+					if isFailing && fail.Reason == "FailedGetContainerResourceMetric" {
+						f.Message = fail.Message
+					}
 					note(f)
 					break
 				}
