@@ -322,3 +322,11 @@ func TestProgramResize(t *testing.T) {
 		tm.Send(tea.WindowSizeMsg{Width: 70, Height: 9})
 	}))
 }
+
+func TestRunesArrivingTogether(t *testing.T) {
+	m := newModel(140, 14)
+	m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("/web")})
+	if !m.filtering || m.filter != "web" || len(m.visible) != 1 {
+		t.Errorf("filtering=%v filter=%q visible=%d", m.filtering, m.filter, len(m.visible))
+	}
+}
