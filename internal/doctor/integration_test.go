@@ -570,3 +570,34 @@ func kedaHPA(so, target string) *autoscalingv2.HorizontalPodAutoscaler {
 		Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: resource.NewQuantity(10, resource.DecimalSI)}}}}
 	return h
 }
+
+// --- exported for the external test package (cli_integration_test.go) ---
+
+// TestCluster is a scenario namespace for tests outside this package.
+type TestCluster struct{ c *cluster }
+
+// NewTestCluster starts (or reuses) the control plane with the HPA controller.
+func NewTestCluster(t *testing.T) *TestCluster { return &TestCluster{c: newCluster(t)} }
+
+func (tc *TestCluster) Namespace() string                      { return tc.c.ns }
+func (tc *TestCluster) Kubeconfig() string                     { return tc.c.env.Kubeconfig }
+func (tc *TestCluster) Workload(name string, s corev1.PodSpec) { tc.c.workload(name, s) }
+func (tc *TestCluster) CPUHPA(name, target string)             { tc.c.hpa(cpuHPA(name, target)) }
+func (tc *TestCluster) WaitCondition(name string, typ autoscalingv2.HorizontalPodAutoscalerConditionType, reason, substr string) string {
+	return tc.c.waitCondition(name, typ, reason, substr)
+}
+
+// MetricsServer serves metrics.k8s.io with the given usage (pod -> container -> cpu).
+func (tc *TestCluster) MetricsServer(usage map[string]map[string]string) {
+	a := newAdapter(tc.c.t, metricsServer(usage))
+	tc.c.expose(a, ResourceMetricsAPI, tc.c.ns, "metrics-server", true)
+}
+
+// DesiredReplicas is the HPA's status.desiredReplicas.
+func (tc *TestCluster) DesiredReplicas(name string) int32 {
+	h, err := tc.c.env.Clientset.AutoscalingV2().HorizontalPodAutoscalers(tc.c.ns).Get(tc.c.ctx, name, metav1.GetOptions{})
+	if err != nil {
+		tc.c.t.Fatal(err)
+	}
+	return h.Status.DesiredReplicas
+}
