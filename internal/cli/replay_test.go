@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mlscale/mlscale/internal/doctor"
+	"github.com/mlscale/mlscale/internal/watch"
 )
 
 const bundledRun = "testdata/watch/flapping.json"
@@ -130,5 +133,23 @@ func TestTUISmokeTmux(t *testing.T) {
 	t.Logf("%s", out)
 	if err != nil {
 		t.Fatalf("hack/tui-smoke.sh: %v", err)
+	}
+}
+
+func TestDoctorFindingsForRow(t *testing.T) {
+	all := []doctor.Finding{
+		{ID: "RES-005", Severity: doctor.Error, Title: "metrics API unavailable", Summary: "pods.metrics.k8s.io is not served",
+			Object: doctor.Object{Kind: "HorizontalPodAutoscaler", Namespace: "ml", Name: "web"}, Remediation: "install metrics-server"},
+		{ID: "HPA-001", Severity: doctor.Warning, Title: "x", Summary: "other", Object: doctor.Object{Kind: "HorizontalPodAutoscaler", Namespace: "ml", Name: "other"}},
+		{ID: "KEDA-003", Severity: doctor.Warning, Title: "scaler error", Summary: "s", Message: "boom",
+			Object: doctor.Object{Kind: "HorizontalPodAutoscaler", Namespace: "q", Name: "keda-hpa-worker"}},
+	}
+	got := doctorFindings(all, &watch.Row{Kind: watch.KindHPA, Namespace: "ml", Name: "web"})
+	if len(got) != 1 || got[0].Severity != "error" || got[0].Check != "RES-005 metrics API unavailable" || got[0].Fix != "install metrics-server" {
+		t.Errorf("HPA findings = %+v", got)
+	}
+	got = doctorFindings(all, &watch.Row{Kind: watch.KindScaledObject, Namespace: "q", Name: "worker", HPAName: "keda-hpa-worker"})
+	if len(got) != 1 || got[0].Message != "s (controller: boom)" {
+		t.Errorf("ScaledObject findings = %+v", got)
 	}
 }

@@ -2,6 +2,7 @@ package watch_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 
+	"github.com/mlscale/mlscale/internal/cli"
+	"github.com/mlscale/mlscale/internal/iostreams"
 	"github.com/mlscale/mlscale/internal/testenv"
 	"github.com/mlscale/mlscale/internal/watch"
 	"github.com/mlscale/mlscale/internal/watch/tui"
@@ -146,5 +149,45 @@ func TestUnreachableServerShowsStatus(t *testing.T) {
 	m := tui.New(tui.Options{Feed: store})
 	if v := tick(m); !strings.Contains(v, "reconnecting") {
 		t.Errorf("no status line on screen:\n%s", v)
+	}
+}
+
+// `mlscale watch --once` against the real API server, table and JSON.
+func TestWatchOnceCommand(t *testing.T) {
+	env := testenv.Start(t)
+	ns := env.Namespace(t)
+	ctx := context.Background()
+	h := watchtest.CPUHPA(ns, "embedder", 0, 0, nil)
+	h.CreationTimestamp = metav1.Time{}
+	created, err := env.Clientset.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, h, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created.Status = autoscalingv2.HorizontalPodAutoscalerStatus{CurrentReplicas: 2, DesiredReplicas: 2, Conditions: watchtest.Failing}
+	if _, err := env.Clientset.AutoscalingV2().HorizontalPodAutoscalers(ns).UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Clientset.AppsV1().Deployments(ns).Create(ctx, deploymentFor(ns, "embedder"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, out, errOut := iostreams.Test()
+	if code := cli.Run(ctx, ios, []string{"watch", "--kubeconfig", env.Kubeconfig, "-n", ns, "--once"}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"embedder", "cpu: <unknown>/60%", "Failing: FailedGetResourceMetric", "pods.metrics.k8s.io"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	ios, _, out, errOut = iostreams.Test()
+	if code := cli.Run(ctx, ios, []string{"watch", "--kubeconfig", env.Kubeconfig, "-n", ns, "-o", "json"}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var snap watch.Snapshot
+	if err := json.Unmarshal(out.Bytes(), &snap); err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Rows) != 1 || snap.Rows[0].Reason != "FailedGetResourceMetric" || len(snap.Rows[0].Conditions) != 2 || snap.Namespace != ns {
+		t.Errorf("json = %s", out)
 	}
 }
