@@ -2,6 +2,7 @@ package watch
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -39,11 +40,24 @@ type Store struct {
 	lastVer uint64
 	status  string
 
-	hist map[string]*history
+	hist  map[string]*history
+	cache map[string]*rowEntry
 }
 
 type history struct {
 	replicas, metric ring
+	// rv and mv are the values of the last sample, shared read-only by
+	// every snapshot until the next sample.
+	rv, mv []float64
+}
+
+// rowEntry caches a built row: informers replace objects rather than
+// mutate them, so the same pointers give the same row.
+type rowEntry struct {
+	src      any
+	hpa      *autoscalingv2.HorizontalPodAutoscaler
+	replicas int32
+	row      Row
 }
 
 // ring is a fixed-size sample buffer.
@@ -80,6 +94,7 @@ func NewStore(context, namespace string, now func() time.Time) *Store {
 		hpas: map[string]*autoscalingv2.HorizontalPodAutoscaler{}, sos: map[string]*unstructured.Unstructured{},
 		sjs: map[string]*unstructured.Unstructured{}, deps: map[string]*appsv1.Deployment{},
 		pods: map[string]map[string]*corev1.Pod{}, events: map[string]*corev1.Event{}, hist: map[string]*history{},
+		cache: map[string]*rowEntry{},
 	}
 }
 
@@ -187,16 +202,26 @@ func kedaOwner(h *autoscalingv2.HorizontalPodAutoscaler) string {
 	return ""
 }
 
-// rowsLocked builds the table rows, sorted by namespace, name, kind.
+// rowsLocked builds the table rows, sorted by namespace, name, kind. Rows
+// of unchanged objects come from the cache.
 func (s *Store) rowsLocked() []Row {
-	rows := make([]Row, 0, len(s.hpas)+len(s.sos)+len(s.sjs))
+	entries := make([]*rowEntry, 0, len(s.hpas)+len(s.sos)+len(s.sjs))
+	cache := make(map[string]*rowEntry, len(s.cache))
+	get := func(key string, src any, h *autoscalingv2.HorizontalPodAutoscaler, replicas int32, build func() Row) {
+		e := s.cache[key]
+		if e == nil || e.src != src || e.hpa != h || e.replicas != replicas {
+			e = &rowEntry{src: src, hpa: h, replicas: replicas, row: build()}
+		}
+		cache[key] = e
+		entries = append(entries, e)
+	}
 	owned := map[string]*autoscalingv2.HorizontalPodAutoscaler{} // ns/scaledobject -> its HPA
-	for _, h := range s.hpas {
+	for k, h := range s.hpas {
 		if o := kedaOwner(h); o != "" {
 			owned[nsName(h.Namespace, o)] = h
 			continue
 		}
-		rows = append(rows, hpaRow(h))
+		get(KindHPA+"/"+k, h, nil, 0, func() Row { return hpaRow(h) })
 	}
 	for k, so := range s.sos {
 		h := owned[k]
@@ -213,25 +238,26 @@ func (s *Store) rowsLocked() []Row {
 				replicas = d.Status.Replicas
 			}
 		}
-		rows = append(rows, scaledObjectRow(so, h, replicas))
+		get(KindScaledObject+"/"+k, so, h, replicas, func() Row { return scaledObjectRow(so, h, replicas) })
 	}
-	for _, sj := range s.sjs {
-		rows = append(rows, scaledJobRow(sj, 0))
+	for k, sj := range s.sjs {
+		get(KindScaledJob+"/"+k, sj, nil, 0, func() Row { return scaledJobRow(sj, 0) })
 	}
-	sort.Slice(rows, func(i, j int) bool {
-		a, b := &rows[i], &rows[j]
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
+	s.cache = cache
+	slices.SortFunc(entries, func(a, b *rowEntry) int {
+		if c := strings.Compare(a.row.Namespace, b.row.Namespace); c != 0 {
+			return c
 		}
-		if a.Name != b.Name {
-			return a.Name < b.Name
+		if c := strings.Compare(a.row.Name, b.row.Name); c != 0 {
+			return c
 		}
-		return a.Kind < b.Kind
+		return strings.Compare(a.row.Kind, b.row.Kind)
 	})
-	for i := range rows {
+	rows := make([]Row, len(entries))
+	for i, e := range entries {
+		rows[i] = e.row
 		if h := s.hist[rows[i].Key()]; h != nil {
-			rows[i].ReplicaHistory = h.replicas.values()
-			rows[i].MetricHistory = h.metric.values()
+			rows[i].ReplicaHistory, rows[i].MetricHistory = h.rv, h.mv
 		}
 	}
 	return rows
@@ -273,6 +299,7 @@ func (s *Store) Sample() {
 			v = r.Metrics[0].Value
 		}
 		h.metric.add(v)
+		h.rv, h.mv = h.replicas.values(), h.metric.values()
 	}
 	for k := range s.hist {
 		if !seen[k] {

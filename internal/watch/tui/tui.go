@@ -94,6 +94,8 @@ type Model struct {
 	doctorBusy   bool
 
 	quitting bool
+	// widths caches the table's column widths for the visible rows
+	widths map[string]int
 }
 
 // New returns the model; the first snapshot is taken at once.
@@ -144,6 +146,7 @@ func (m *Model) refresh() {
 }
 
 func (m *Model) applyFilter() {
+	m.widths = nil
 	m.visible = m.visible[:0]
 	for i := range m.snap.Rows {
 		if m.snap.Rows[i].Matches(m.filter) {

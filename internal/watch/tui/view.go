@@ -71,18 +71,32 @@ type column struct {
 
 const sparkWidth = 12
 
-func (m *Model) columns() []column {
-	rows := m.snap.Rows
-	widest := func(title string, capw int, f func(r *watch.Row) string) int {
-		w := len(title)
-		for _, i := range m.visible {
-			if n := ansi.StringWidth(f(&rows[i])); n > w {
-				w = n
-			}
-			if w >= capw {
-				return capw
-			}
+func widestOf(m *Model, title string, capw int, f func(r *watch.Row) string) int {
+	w := len(title)
+	for _, i := range m.visible {
+		if n := ansi.StringWidth(f(&m.snap.Rows[i])); n > w {
+			w = n
 		}
+		if w >= capw {
+			return capw
+		}
+	}
+	return w
+}
+
+func (m *Model) columns() []column {
+	// widths depend on the visible rows only: computed once per snapshot
+	// and filter (applyFilter clears the cache), not per frame
+	if m.widths == nil {
+		m.widths = map[string]int{}
+	}
+	widest := func(title string, capw int, f func(r *watch.Row) string) int {
+		ck := title + "/" + strconv.Itoa(capw)
+		if w, ok := m.widths[ck]; ok {
+			return w
+		}
+		w := widestOf(m, title, capw, f)
+		m.widths[ck] = w
 		return w
 	}
 	ns := func(r *watch.Row) string { return r.Namespace }
