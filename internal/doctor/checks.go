@@ -544,10 +544,12 @@ func quote(fail autoscalingv2.HorizontalPodAutoscalerCondition, isFailing bool, 
 // cause found (for HPA-005).
 func (c *checker) metricChecks(h *autoscalingv2.HorizontalPodAutoscaler, i int, m autoscalingv2.MetricSpec, pods []*corev1.Pod, t *Target, fail autoscalingv2.HorizontalPodAutoscalerCondition, isFailing bool) string {
 	obj := hpaObject(h)
-	cause := ""
+	// cause is the finding HPA-005 points at: the first one that quotes
+	// the controller's error, else the first one.
+	cause, quoted := "", false
 	note := func(f Finding) {
-		if cause == "" {
-			cause = f.ID
+		if cause == "" || (!quoted && f.Message != "") {
+			cause, quoted = f.ID, f.Message != ""
 		}
 		c.add(f)
 	}
