@@ -1,0 +1,7 @@
+//go:build unix && !linux
+
+package live
+
+import "syscall"
+
+func setPdeathsig(*syscall.SysProcAttr) {}
