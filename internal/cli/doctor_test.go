@@ -3,6 +3,8 @@ package cli
 import (
 	"strings"
 	"testing"
+
+	"github.com/mlscale/mlscale/internal/doctor"
 )
 
 // Offline mode exit codes: 1 on errors, 0 with --exit-zero or on clean
@@ -44,5 +46,18 @@ func TestDoctorUnreachableIsExit3(t *testing.T) {
 	code, _, errOut := run(t, "doctor", "--kubeconfig", "testdata/doctor/unreachable.kubeconfig", "--timeout", "2s")
 	if code != ExitCouldNotRun || !strings.Contains(errOut, "cannot reach the cluster") {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestDoctorExitStrict(t *testing.T) {
+	r := doctor.NewReport("live", nil, []doctor.Skipped{{ID: "RES-001", Reason: doctor.SkipForbidden}})
+	if err := doctorExit(r, doctor.Error, false, false); err != nil {
+		t.Errorf("skipped without --strict: %v", err)
+	}
+	if code := exitCode(doctorExit(r, doctor.Error, false, true)); code != ExitCouldNotRun {
+		t.Errorf("--strict: exit %d", code)
+	}
+	if err := doctorExit(r, doctor.Error, true, true); err != nil {
+		t.Errorf("--exit-zero: %v", err)
 	}
 }

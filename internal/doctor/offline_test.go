@@ -3,6 +3,7 @@ package doctor
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"testing"
 
 	"github.com/mlscale/mlscale/internal/testutil/golden"
@@ -108,5 +109,18 @@ func TestParseManifestsLines(t *testing.T) {
 func TestSARIFNeedsFiles(t *testing.T) {
 	if err := Render(&bytes.Buffer{}, "sarif", NewReport("live", nil, nil), RenderOptions{}); err == nil {
 		t.Fatal("sarif of a live report accepted")
+	}
+}
+
+// docs/doctor.md has a section for every check of the catalogue.
+func TestDocsHaveEveryCheck(t *testing.T) {
+	b, err := os.ReadFile("../../docs/doctor.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range Catalogue {
+		if !bytes.Contains(b, []byte("\n### "+c.ID+"\n")) {
+			t.Errorf("docs/doctor.md has no section %q", "### "+c.ID)
+		}
 	}
 }
