@@ -140,7 +140,25 @@ func NewLoop(cfg Config) (*Loop, error) {
 	}
 	l := &Loop{cfg: cfg, podSpec: &corev1.PodSpec{}, srcIdx: map[string]int{}}
 	if so := cfg.ScaledObject; so != nil {
-		kc, err := keda.Compile(so.DeepCopy(), cfg.KEDA)
+		opts := cfg.KEDA
+		opts.AuthParams = append([]map[string]string(nil), opts.AuthParams...)
+		for i, t := range so.Spec.Triggers {
+			// the TriggerAuthentication's Secret is not here: the broker is
+			// the one given on the command line
+			if t.Type == "rabbitmq" && t.Metadata["host"] == "" && t.Metadata["hostFromEnv"] == "" {
+				for len(opts.AuthParams) <= i {
+					opts.AuthParams = append(opts.AuthParams, nil)
+				}
+				if opts.AuthParams[i] == nil {
+					host := cfg.RabbitMQ
+					if host == "" {
+						host = "http://127.0.0.1:15672"
+					}
+					opts.AuthParams[i] = map[string]string{"host": host}
+				}
+			}
+		}
+		kc, err := keda.Compile(so.DeepCopy(), opts)
 		if err != nil {
 			return nil, err
 		}
