@@ -50,7 +50,7 @@ func ObservedState(h *autoscalingv2.HorizontalPodAutoscaler, d *appsv1.Deploymen
 		return nil, fmt.Errorf("no HPA to explain")
 	}
 	if d == nil {
-		return nil, fmt.Errorf("the scale target %s/%s is not a Deployment the watch sees; the engine needs its /scale", h.Spec.ScaleTargetRef.Kind, h.Spec.ScaleTargetRef.Name)
+		return nil, fmt.Errorf("the scale target %s/%s does not exist or is not a Deployment; the engine needs its /scale and pods", h.Spec.ScaleTargetRef.Kind, h.Spec.ScaleTargetRef.Name)
 	}
 	obj := h.DeepCopy()
 	obj.APIVersion, obj.Kind = "autoscaling/v2", "HorizontalPodAutoscaler"

@@ -161,7 +161,7 @@ func TestExplainObservedState(t *testing.T) {
 	if !strings.Contains(text, "External: external metric s0-prometheus") || !strings.Contains(text, "Decision: scale 4 -> 6") {
 		t.Errorf("KEDA HPA explanation:\n%s", text)
 	}
-	if _, err := s.Explain("HPA/batch/trainer"); err == nil || !strings.Contains(err.Error(), "not a Deployment the watch sees") {
+	if _, err := s.Explain("HPA/batch/trainer"); err == nil || !strings.Contains(err.Error(), "does not exist or is not a Deployment") {
 		t.Errorf("no Deployment: err = %v", err)
 	}
 }

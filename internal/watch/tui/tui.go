@@ -291,8 +291,10 @@ func (m *Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 			m.detailScroll = max(0, m.detailScroll-m.h/2)
 		case "pgdown":
 			m.detailScroll += m.h / 2
-		case "g":
+		case "g", "home":
 			m.detailScroll = 0
+		case "G", "end":
+			m.detailScroll = 1 << 30 // clamped to the last page when drawn
 		case "d":
 			return m, m.runDoctor()
 		case "e":

@@ -529,7 +529,7 @@ func (m *Model) viewDetail(b *strings.Builder) {
 
 var helpText = [][2]string{
 	{"↑ ↓  k j", "move the selection (detail: scroll)"},
-	{"pgup pgdn  g G", "page up/down, first/last row"},
+	{"pgup pgdn  g G", "page up/down, first/last row (detail: top/bottom)"},
 	{"enter", "detail: conditions, events, pods, the engine's explanation, doctor"},
 	{"esc", "back to the table; clear the filter"},
 	{"/", "filter: words match namespace, name, kind, target, status; !word excludes"},
