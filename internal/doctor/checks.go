@@ -445,6 +445,7 @@ func (c *checker) hpa(h *autoscalingv2.HorizontalPodAutoscaler) {
 
 	ref := h.Spec.ScaleTargetRef
 	t := c.targetOf(h.Namespace, ref.Kind, ref.Name)
+	before := len(c.out)
 	switch {
 	case t == nil:
 		// not collected
@@ -468,10 +469,17 @@ func (c *checker) hpa(h *autoscalingv2.HorizontalPodAutoscaler) {
 		c.add(f)
 	}
 
+	targetCause := ""
+	if len(c.out) > before {
+		targetCause = c.out[len(c.out)-1].ID // HPA-001, HPA-002 or HPA-008
+	}
 	pods := c.sel[key(h.Namespace, h.Name)]
 	for i, m := range h.Spec.Metrics {
 		label := metricLabel(m)
 		cause := c.metricChecks(h, i, m, pods, t, fail, isFailing)
+		if targetCause != "" {
+			cause = targetCause
+		}
 		// HPA-005: <unknown> for this metric.
 		if metricUnknown(h, i) && len(h.Status.Conditions) > 0 {
 			sum := fmt.Sprintf("spec.metrics[%d] (%s) shows <unknown>", i, label)

@@ -118,6 +118,9 @@ type collector struct {
 	sem   chan struct{}
 	calls int64
 	deny  map[string]string // probe name -> denial detail
+
+	discMu sync.Mutex
+	disc   map[string]discEntry // group version -> discovery document
 }
 
 // Calls is the number of API requests the last Collect made, for the
@@ -541,8 +544,7 @@ func (col *collector) targets(ctx context.Context, deployments []appsv1.Deployme
 
 // scaleOf reads a target's /scale through discovery's resource name for kind.
 func (col *collector) scaleOf(ctx context.Context, ns string, gv schema.GroupVersion, kind, name string, t *Target) {
-	col.call()
-	rl, err := col.c.Kube.Discovery().ServerResourcesForGroupVersion(gv.String())
+	rl, err := col.resourcesFor(gv.String())
 	if err != nil {
 		t.Err = err.Error()
 		return
@@ -581,6 +583,28 @@ func (col *collector) scaleOf(ctx context.Context, ns string, gv schema.GroupVer
 		t.SpecReplicas = int32(r)
 	}
 	t.Selector, _, _ = unstructured.NestedString(u.Object, "status", "selector")
+}
+
+// resourcesFor returns a group version's discovery document, fetched once
+// per Collect however many targets share it.
+func (col *collector) resourcesFor(gv string) (*metav1.APIResourceList, error) {
+	col.discMu.Lock()
+	defer col.discMu.Unlock()
+	if e, ok := col.disc[gv]; ok {
+		return e.rl, e.err
+	}
+	col.call()
+	rl, err := col.c.Kube.Discovery().ServerResourcesForGroupVersion(gv)
+	if col.disc == nil {
+		col.disc = map[string]discEntry{}
+	}
+	col.disc[gv] = discEntry{rl, err}
+	return rl, err
+}
+
+type discEntry struct {
+	rl  *metav1.APIResourceList
+	err error
 }
 
 // serviceProbes lists the Services of the metrics APIServices' namespaces

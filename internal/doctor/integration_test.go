@@ -601,3 +601,15 @@ func (tc *TestCluster) DesiredReplicas(name string) int32 {
 	}
 	return h.Status.DesiredReplicas
 }
+
+// A target that does not exist, of a kind resolved through /scale
+// (StatefulSet): the controller's FailedGetScale, and HPA-001.
+func TestScenarioTargetMissing(t *testing.T) {
+	c := newCluster(t)
+	h := cpuHPA("db", "db")
+	h.Spec.ScaleTargetRef.Kind = "StatefulSet"
+	c.hpa(h)
+	msg := c.waitCondition("db", autoscalingv2.AbleToScale, "FailedGetScale", `"db" not found`)
+	r := c.diagnose(nil)
+	expect(t, r, "HPA-001", Error, "HorizontalPodAutoscaler", "db", msg)
+}
