@@ -14,6 +14,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/mlscale/mlscale/internal/testenv"
 )
 
 // TestMain doubles as the test worker: with MLSCALE_TEST_WORKER set, the
@@ -24,7 +26,7 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv("MLSCALE_TEST_WORKER"); dir != "" {
 		os.Exit(testWorker(dir))
 	}
-	os.Exit(m.Run())
+	testenv.Main(m)
 }
 
 func testWorker(dir string) int {
