@@ -84,8 +84,9 @@ var (
 
 // Sparkline draws vals in width cells: more samples than cells are
 // averaged in buckets so the line always covers the whole period; fewer
-// are right-aligned. The scale runs from 0 (or the minimum when negative)
-// to the maximum.
+// are right-aligned. The scale runs from the minimum to the maximum of the
+// samples drawn (the detail view prints the range); a flat line is drawn
+// at the bottom.
 func Sparkline(vals []float64, width int, ascii bool) string {
 	if width <= 0 {
 		return ""
@@ -106,7 +107,7 @@ func Sparkline(vals []float64, width int, ascii bool) string {
 			pts[i] = sum / float64(hi-lo)
 		}
 	}
-	lo, hi := 0.0, 0.0
+	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, v := range pts {
 		lo, hi = math.Min(lo, v), math.Max(hi, v)
 	}

@@ -220,7 +220,7 @@ func TestSparkline(t *testing.T) {
 	if got := watch.Sparkline([]float64{0, 1, 2, 3, 4, 5, 6, 7}, 8, false); got != "▁▂▃▄▅▆▇█" {
 		t.Errorf("ramp = %q", got)
 	}
-	if got := watch.Sparkline([]float64{1, 1}, 4, true); got != "  ##" {
+	if got := watch.Sparkline([]float64{1, 1}, 4, true); got != "  __" {
 		t.Errorf("right-aligned ascii = %q", got)
 	}
 	long := make([]float64, 100)
