@@ -2,6 +2,7 @@ package tune
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -39,7 +40,17 @@ type Metrics struct {
 	Dropped    uint64  `json:"dropped"`
 	Flaps      int     `json:"flaps"`
 	MeanWait   float64 `json:"meanWait"`
+	// Invalid: the candidate could not be simulated (the profile it makes
+	// is rejected); it never meets the objective.
+	Invalid bool `json:"invalid,omitempty"`
 }
+
+// InvalidError marks a candidate that is not a valid policy (an
+// Evaluator returns it; the search treats the candidate as infeasible).
+type InvalidError struct{ Err error }
+
+func (e *InvalidError) Error() string { return e.Err.Error() }
+func (e *InvalidError) Unwrap() error { return e.Err }
 
 // Evaluator runs one simulation of a candidate.
 type Evaluator func(p Point, r Run) (Metrics, error)
@@ -62,6 +73,9 @@ type Objective struct {
 // Violation is 0 when m meets the objective, else a positive measure of
 // how far it is.
 func (o *Objective) Violation(m Metrics) float64 {
+	if m.Invalid {
+		return 1e6
+	}
 	v := 0.0
 	if o.MaxLatency > 0 && m.Latency > o.MaxLatency {
 		v += m.Latency/o.MaxLatency - 1
@@ -201,6 +215,8 @@ type Result struct {
 	Simulations int `json:"simulations"`
 	// Candidates evaluated on the full scenarios.
 	Evaluated int `json:"evaluated"`
+	// All is every candidate evaluated on the full scenarios (seed 0).
+	All []Candidate `json:"-"`
 }
 
 // Cache holds simulation results by candidate and run; it is what shards
@@ -255,6 +271,10 @@ func (s *searcher) batch(ts []task) error {
 			defer wg.Done()
 			for t := range ch {
 				m, err := s.pr.Evaluate(t.p, t.r)
+				var inv *InvalidError
+				if errors.As(err, &inv) {
+					m, err = Metrics{Invalid: true}, nil
+				}
 				s.mu.Lock()
 				if err != nil {
 					if first == nil {
@@ -516,6 +536,7 @@ func Search(pr *Problem, o Options, cache Cache) (*Result, error) {
 		res.Winner = &w
 	}
 
+	res.All = sortedCands(full)
 	res.Pareto = pareto(sortedCands(full))
 	res.Evaluated = len(full)
 
@@ -596,6 +617,9 @@ func pareto(cs []Candidate) []Candidate {
 	})
 	var out []Candidate
 	for _, c := range cs {
+		if c.Violation >= 1e6 {
+			continue // invalid
+		}
 		if len(out) == 0 || c.Latency < out[len(out)-1].Latency {
 			out = append(out, c)
 		}
