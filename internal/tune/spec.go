@@ -137,12 +137,12 @@ func Fingerprint(sp Space, ob Objective, o Options, inputs ...[]byte) string {
 	o.defaults()
 	h := sha256.New()
 	js, _ := json.Marshal(struct {
-		S Space
-		Ob Objective
-		Seed uint64
+		S                 Space
+		Ob                Objective
+		Seed              uint64
 		C, E, R, F, N, MS int
-		Fr []float64
-		MM float64
+		Fr                []float64
+		MM                float64
 	}{sp, ob, o.Seed, o.Candidates, o.Eta, o.Refine, o.Finalists, o.Seeds, o.MarginSteps, o.Fractions, o.MarginMax})
 	h.Write(js)
 	for _, in := range inputs {
