@@ -35,6 +35,7 @@ func Check(s *Snapshot) []Finding {
 		c.hpa(h)
 	}
 	c.overlaps()
+	c.kedaInstall()
 	for _, so := range s.ScaledObjects {
 		c.scaledObject(so)
 	}
@@ -803,6 +804,31 @@ func (c *checker) overlaps() {
 			if cond, ok := condition(h, autoscalingv2.ScalingActive); ok && cond.Reason == "AmbiguousSelector" {
 				f.Message = cond.Message
 				f.Evidence.Conditions = []ConditionEvidence{condEvidence(cond)}
+			}
+			c.add(f)
+		}
+	}
+}
+
+// kedaInstall: KEDA-001, KEDA's operator and metrics server Deployments
+// exist and have ready replicas.
+func (c *checker) kedaInstall() {
+	if c.s.KEDADeployments == nil {
+		return
+	}
+	ns := c.s.APIServices[ExternalMetricsAPI].ServiceNamespace
+	for _, name := range []string{"keda-operator", "keda-operator-metrics-apiserver"} {
+		obj := Object{APIVersion: "apps/v1", Kind: "Deployment", Namespace: ns, Name: name}
+		d := c.s.KEDADeployments[name]
+		switch {
+		case d == nil:
+			c.add(newFinding("KEDA-001", Error, obj, fmt.Sprintf("Deployment %s/%s does not exist: %d ScaledObject(s) have no %s", ns, name, len(c.s.ScaledObjects), map[string]string{"keda-operator": "operator (nothing polls the triggers)", "keda-operator-metrics-apiserver": "metrics server (the HPAs get no metrics)"}[name])))
+		case d.Status.ReadyReplicas == 0:
+			f := newFinding("KEDA-001", Error, obj, fmt.Sprintf("Deployment %s/%s has no ready replica", ns, name))
+			for _, cnd := range d.Status.Conditions {
+				if cnd.Status != corev1.ConditionTrue {
+					f.Evidence.Conditions = append(f.Evidence.Conditions, ConditionEvidence{Type: string(cnd.Type), Status: string(cnd.Status), Reason: cnd.Reason, Message: cnd.Message})
+				}
 			}
 			c.add(f)
 		}

@@ -194,6 +194,11 @@ func fixtureSnapshot() *Snapshot {
 	}
 	s.Targets[TargetKey("ml", "Deployment", "ingest")] = &Target{Kind: "Deployment", Name: "ingest"}
 	s.ScaledObjects = []*kedav1alpha1.ScaledObject{missingAuth, so, cpuSO}
+	s.KEDADeployments = map[string]*appsv1.Deployment{
+		"keda-operator": {ObjectMeta: metav1.ObjectMeta{Name: "keda-operator", Namespace: "keda"}, Status: appsv1.DeploymentStatus{ReadyReplicas: 1}},
+		"keda-operator-metrics-apiserver": {ObjectMeta: metav1.ObjectMeta{Name: "keda-operator-metrics-apiserver", Namespace: "keda"},
+			Status: appsv1.DeploymentStatus{Conditions: []appsv1.DeploymentCondition{{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionFalse, Reason: "MinimumReplicasUnavailable", Message: "Deployment does not have minimum availability."}}}},
+	}
 	return s
 }
 
@@ -242,6 +247,7 @@ func TestCheckFixtureFindings(t *testing.T) {
 		{"KEDA-006", "ScaledObject/ml/ingest", Error, ""},
 		{"KEDA-005", "ScaledObject/ml/ingest", Error, ""},
 		{"KEDA-012", "APIGroup/keda.k8s.io", Warning, ""},
+		{"KEDA-001", "Deployment/keda/keda-operator-metrics-apiserver", Error, ""},
 	}
 	for _, w := range want {
 		ok := false

@@ -436,6 +436,7 @@ func (col *collector) run(ctx context.Context) error {
 	col.targets(ctx, deployments)
 	var phase2 []func(context.Context)
 	phase2 = append(phase2, col.serviceProbes()...)
+	phase2 = append(phase2, col.kedaInstall()...)
 	phase2 = append(phase2, col.metricProbes()...)
 	col.parallel(ctx, phase2...)
 	return ctx.Err()
@@ -605,6 +606,33 @@ func (col *collector) resourcesFor(gv string) (*metav1.APIResourceList, error) {
 type discEntry struct {
 	rl  *metav1.APIResourceList
 	err error
+}
+
+// kedaInstall lists the Deployments of KEDA's namespace (KEDA-001), found
+// from the external metrics APIService, when ScaledObjects exist.
+func (col *collector) kedaInstall() []func(context.Context) {
+	s := col.snap
+	a := s.APIServices[ExternalMetricsAPI]
+	if len(s.ScaledObjects) == 0 || a == nil || ownerOf(a) != "keda" || a.ServiceNamespace == "" {
+		return nil
+	}
+	return []func(context.Context){func(ctx context.Context) {
+		col.call()
+		l, err := col.c.Kube.AppsV1().Deployments(a.ServiceNamespace).List(ctx, metav1.ListOptions{})
+		if col.failed(probe{name: "list deployments in " + a.ServiceNamespace, checks: []string{"KEDA-001"}}, err) {
+			return
+		}
+		m := map[string]*appsv1.Deployment{}
+		for i := range l.Items {
+			d := &l.Items[i]
+			if strings.Contains(d.Name, "keda") {
+				m[d.Name] = d
+			}
+		}
+		col.mu.Lock()
+		s.KEDADeployments = m
+		col.mu.Unlock()
+	}}
 }
 
 // serviceProbes lists the Services of the metrics APIServices' namespaces

@@ -251,6 +251,10 @@ type Snapshot struct {
 	// "/name" of each ClusterTriggerAuthentication.
 	TriggerAuths map[string]bool
 	Deployments  map[string]*appsv1.Deployment
+	// KEDADeployments are the Deployments of the namespace that serves
+	// external.metrics.k8s.io when it is KEDA's (keda-operator and its
+	// metrics server); nil when not read.
+	KEDADeployments map[string]*appsv1.Deployment
 	// Targets are the /scale views of the HPAs' and ScaledObjects' targets,
 	// keyed by "namespace/Kind/name".
 	Targets map[string]*Target
