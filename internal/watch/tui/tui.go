@@ -84,6 +84,7 @@ type Model struct {
 
 	detail       *watch.Row
 	detailScroll int
+	detailMax    int // the largest useful detailScroll, as last drawn
 	explain      string
 	explainErr   error
 	explainKey   string
@@ -284,13 +285,13 @@ func (m *Model) key(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		case "esc", "backspace", "h":
 			m.mode = modeTable
 		case "up", "k":
-			m.detailScroll = max(0, m.detailScroll-1)
+			m.detailScroll = max(0, min(m.detailScroll, m.detailMax)-1)
 		case "down", "j":
-			m.detailScroll++
+			m.detailScroll = min(m.detailScroll, m.detailMax) + 1
 		case "pgup":
-			m.detailScroll = max(0, m.detailScroll-m.h/2)
+			m.detailScroll = max(0, min(m.detailScroll, m.detailMax)-m.h/2)
 		case "pgdown":
-			m.detailScroll += m.h / 2
+			m.detailScroll = min(m.detailScroll, m.detailMax) + m.h/2
 		case "g", "home":
 			m.detailScroll = 0
 		case "G", "end":

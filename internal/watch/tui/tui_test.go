@@ -330,3 +330,22 @@ func TestRunesArrivingTogether(t *testing.T) {
 		t.Errorf("filtering=%v filter=%q visible=%d", m.filtering, m.filter, len(m.visible))
 	}
 }
+
+func TestDetailScroll(t *testing.T) {
+	m := newModel(120, 20)
+	keys(m, "j", "enter")
+	first := screen(m)
+	keys(m, "G")
+	bottom := screen(m)
+	if !strings.Contains(bottom, "Doctor") || strings.Contains(bottom, "Metrics\n") {
+		t.Errorf("G did not reach the bottom:\n%s", bottom)
+	}
+	keys(m, "k")
+	if screen(m) == bottom {
+		t.Error("k at the bottom did not scroll up")
+	}
+	keys(m, "g")
+	if screen(m) != first {
+		t.Error("g did not return to the top")
+	}
+}

@@ -508,11 +508,12 @@ func (m *Model) viewDetail(b *strings.Builder) {
 	b.WriteByte('\n')
 	lines := m.detailLines()
 	page := m.h - 3
-	if m.detailScroll > max(0, len(lines)-page) {
-		m.detailScroll = max(0, len(lines)-page)
-	}
+	// G sets a huge offset: the view then follows the bottom as the
+	// content grows (doctor's findings arriving)
+	m.detailMax = max(0, len(lines)-page)
+	scroll := min(m.detailScroll, m.detailMax)
 	drawn := 0
-	for i := m.detailScroll; i < len(lines) && drawn < page; i++ {
+	for i := scroll; i < len(lines) && drawn < page; i++ {
 		line := lines[i]
 		if ansi.StringWidth(line) > m.w {
 			line = ansi.Truncate(line, m.w, "…")
