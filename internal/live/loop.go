@@ -555,6 +555,15 @@ func (l *Loop) reconcileHPA(ctx context.Context, now time.Time, obs *Observed) {
 		l.logf(now, "hpa event %s %s: %s", e.Type, e.Reason, e.Message)
 	}
 	summary := fmt.Sprintf("hpa: %d -> %d (metric proposal %d from %s; %s; %s)", obs.Spec, d.DesiredReplicas, d.MetricDesired, d.MetricName, d.StabilizeReason, d.LimitReason)
+	if d.MetricDesired < 0 {
+		summary = fmt.Sprintf("hpa: keeps %d (stage %d)", obs.Spec, d.Stage)
+		for _, c := range d.Conditions {
+			if c.Status != corev1.ConditionTrue {
+				summary = fmt.Sprintf("hpa: keeps %d (%s: %s)", obs.Spec, c.Reason, c.Message)
+				break
+			}
+		}
+	}
 	if d.Rescale && d.DesiredReplicas != obs.Spec {
 		if explain != nil {
 			logMu.Lock()

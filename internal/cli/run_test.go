@@ -1,0 +1,118 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mlscale/mlscale/internal/gpu/nvmlsource"
+	"github.com/mlscale/mlscale/internal/iostreams"
+)
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	ios, _, out, errOut := iostreams.Test()
+	ios.Now = time.Now
+	code := Run(context.Background(), ios, args)
+	return code, out.String(), errOut.String()
+}
+
+func TestRunUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "-f", "testdata/run/queue.yaml"}, "needs a worker command"},
+		{[]string{"run", "-f", "testdata/run/queue.yaml", "sleep", "1"}, "put the worker command after --"},
+		{[]string{"run", "-f", "testdata/run/queue.yaml", "--target", "vm", "--", "x"}, "--target must be"},
+		{[]string{"run", "-f", "testdata/run/queue.yaml", "--metrics-compat", "nvidia", "--", "x"}, "--metrics-compat"},
+		{[]string{"run", "-f", "testdata/run/queue.yaml", "--gpu", "fake:x", "--", "x"}, "--gpu fake:N"},
+		{[]string{"run", "-f", "testdata/run/queue.yaml", "--external", "noequals", "--", "x"}, "NAME=PROMQL"},
+		{[]string{"run", "--target", "deployment", "-f", "testdata/run/queue.yaml", "--", "x"}, "takes no worker command"},
+	} {
+		code, _, errOut := runCLI(t, tc.args...)
+		if code != ExitUsage || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q", tc.args, code, errOut)
+		}
+	}
+}
+
+// A policy on GPU utilisation cannot run without NVML: a plain message and
+// exit code 4 (this machine has no libnvidia-ml.so).
+func TestRunGPUPolicyWithoutNVML(t *testing.T) {
+	if _, err := nvmlsource.Open(); err == nil {
+		t.Skip("NVML is present on this machine")
+	}
+	code, _, errOut := runCLI(t, "run", "-f", "testdata/run/gpu.yaml", "--listen", "", "--", "sleep", "30")
+	if code != ExitNoGPU || !strings.Contains(errOut, "gpu telemetry unavailable") || !strings.Contains(errOut, "the policy reads GPU utilisation") {
+		t.Errorf("exit %d, stderr:\n%s", code, errOut)
+	}
+	code, _, errOut = runCLI(t, "run", "-f", "testdata/run/queue.yaml", "--gpu", "nvml", "--listen", "", "--", "sleep", "30")
+	if code != ExitNoGPU || !strings.Contains(errOut, "--gpu nvml requires it") {
+		t.Errorf("--gpu nvml: exit %d, stderr:\n%s", code, errOut)
+	}
+}
+
+// Without GPUs a queue policy runs: the worker starts, the loop decides,
+// and at the end the worker is stopped (no orphan).
+func TestRunQueuePolicyWithoutGPU(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "pid")
+	code, out, errOut := runCLI(t, "run", "-f", "testdata/run/queue.yaml", "--gpu", "off", "--listen", "127.0.0.1:0",
+		"--duration", "1500ms", "--tick", "100ms", "--ready-path", "none",
+		"--", "sh", "-c", "echo $$ > "+pidFile+"; exec sleep 60")
+	if code != ExitOK {
+		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
+	}
+	for _, want := range []string{"Warning: GPU telemetry off", "workers start without CUDA_VISIBLE_DEVICES", "worker local-llm-1 started", "FailedGetPodsMetric", "stopping"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	if !strings.Contains(out, "replicas 1 (ready 1)") {
+		t.Errorf("stdout: %q", out)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if _, err := fmtSscan(strings.TrimSpace(string(b)), &pid); err != nil || pid <= 0 {
+		t.Fatalf("pid file %q", b)
+	}
+	if err := syscall.Kill(pid, 0); err != syscall.ESRCH {
+		t.Errorf("worker %d still running after mlscale run ended: %v", pid, err)
+	}
+}
+
+func TestRunManifestsPickPolicy(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errOut := runCLI(t, "generate", "-f", "testdata/run/queue.yaml")
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	f := filepath.Join(dir, "all.yaml")
+	if err := os.WriteFile(f, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := &runOptions{manifests: f}
+	ios, _, _, _ := iostreams.Test()
+	pol, err := loadRunPolicy(&Options{IO: ios}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pol.hpa == nil || pol.name != "local-llm" || pol.hpa.Spec.Metrics[0].Pods.Metric.Name != "inference_queue_depth" {
+		t.Errorf("policy from manifests: %+v", pol)
+	}
+	r.workload = "other"
+	if _, err := loadRunPolicy(&Options{IO: ios}, r); err == nil || !strings.Contains(err.Error(), "matches none") {
+		t.Errorf("--workload other: %v", err)
+	}
+}
+
+func fmtSscan(s string, v *int) (int, error) { return fmt.Sscan(s, v) }
