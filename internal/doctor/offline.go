@@ -3,6 +3,7 @@ package doctor
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -32,7 +33,8 @@ type Manifest struct {
 	File string
 	// Line is the line of the document's first key in File (1-based).
 	Line       int
-	offset     int // File line of the document's line 1
+	offset     int    // File line of the document's line 1
+	prefix     string // path of the object in the document ("items[i]" in a List)
 	APIVersion string
 	Kind       string
 	Namespace  string
@@ -54,7 +56,11 @@ func (m *Manifest) Object() Object {
 func (m *Manifest) Loc(field string) *Location {
 	l := &Location{File: m.File, Line: m.Line, Field: field}
 	if m.doc != nil {
-		line, col := m.doc.Pos(field)
+		p := field
+		if m.prefix != "" {
+			p = strings.TrimSuffix(m.prefix+"."+field, ".")
+		}
+		line, col := m.doc.Pos(p)
 		l.Line, l.Column = m.offset+line-1, col
 	}
 	return l
@@ -164,22 +170,56 @@ func ParseManifests(file string, data []byte) ([]*Manifest, error) {
 		if meta.Kind == "" {
 			continue
 		}
-		first, _ := doc.Pos("")
-		m := &Manifest{File: file, Line: chunk.line + first - 1, offset: chunk.line, APIVersion: meta.APIVersion, Kind: meta.Kind,
-			Namespace: meta.Metadata.Namespace, Name: meta.Metadata.Name, doc: doc}
-		if m.Namespace == "" {
-			m.Namespace = "default"
-		}
-		typed, err := decodeTyped(m, chunk.data)
-		if err != nil {
-			line, col := doc.Pos("")
-			errs = append(errs, &strictyaml.Error{File: file, Line: chunk.line + line - 1, Column: col, Message: fmt.Sprintf("%s %s: %v", m.Kind, m.Name, err)})
+		if strings.HasSuffix(meta.Kind, "List") && meta.Items != nil {
+			// kubectl get -o yaml: a v1 List; each item keeps its place.
+			for i, it := range meta.Items {
+				b, err := json.Marshal(it)
+				if err != nil {
+					return nil, err
+				}
+				m, err := newManifest(file, chunk.line, doc, fmt.Sprintf("items[%d]", i), b)
+				if err != nil {
+					errs = append(errs, err.(*strictyaml.Error))
+					continue
+				}
+				if m != nil {
+					out = append(out, m)
+				}
+			}
 			continue
 		}
-		m.Typed = typed
+		m, err := newManifest(file, chunk.line, doc, "", chunk.data)
+		if err != nil {
+			errs = append(errs, err.(*strictyaml.Error))
+			continue
+		}
 		out = append(out, m)
 	}
 	return out, errs.Err()
+}
+
+// newManifest decodes one object (data, JSON or YAML) found at prefix
+// ("" or "items[i]") of doc, whose first line is File line offset.
+func newManifest(file string, offset int, doc *strictyaml.Doc, prefix string, data []byte) (*Manifest, error) {
+	var meta struct {
+		metav1.TypeMeta `json:",inline"`
+		Metadata        metav1.ObjectMeta `json:"metadata"`
+	}
+	first, col := doc.Pos(prefix)
+	if err := yaml.Unmarshal(data, &meta); err != nil {
+		return nil, &strictyaml.Error{File: file, Line: offset + first - 1, Column: col, Message: err.Error()}
+	}
+	m := &Manifest{File: file, Line: offset + first - 1, offset: offset, prefix: prefix, APIVersion: meta.APIVersion, Kind: meta.Kind,
+		Namespace: meta.Metadata.Namespace, Name: meta.Metadata.Name, doc: doc}
+	if m.Namespace == "" {
+		m.Namespace = "default"
+	}
+	typed, err := decodeTyped(m, data)
+	if err != nil {
+		return nil, &strictyaml.Error{File: file, Line: m.Line, Column: col, Message: fmt.Sprintf("%s %s: %v", m.Kind, m.Name, err)}
+	}
+	m.Typed = typed
+	return m, nil
 }
 
 type docChunk struct {

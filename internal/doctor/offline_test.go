@@ -124,3 +124,46 @@ func TestDocsHaveEveryCheck(t *testing.T) {
 		}
 	}
 }
+
+// A v1 List (kubectl get -o yaml) is flattened; findings point into items.
+func TestParseManifestsList(t *testing.T) {
+	src := `apiVersion: v1
+kind: List
+items:
+- apiVersion: apps/v1
+  kind: Deployment
+  metadata: {name: web, namespace: ml}
+  spec:
+    selector: {matchLabels: {app: web}}
+    template:
+      metadata: {labels: {app: web}}
+      spec:
+        containers: [{name: web, image: web}]
+- apiVersion: autoscaling/v2
+  kind: HorizontalPodAutoscaler
+  metadata: {name: web, namespace: ml}
+  spec:
+    scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+    maxReplicas: 3
+    metrics:
+    - type: Resource
+      resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+`
+	ms, err := ParseManifests("list.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 2 || ms[1].Kind != "HorizontalPodAutoscaler" || ms[1].Line != 13 {
+		t.Fatalf("%d manifests, %+v", len(ms), ms)
+	}
+	r := CheckManifests(&ManifestSet{Files: []string{"list.yaml"}, Manifests: ms})
+	found := false
+	for _, f := range r.Findings {
+		if f.ID == "RES-001" && f.Location.Line == 21 {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("no RES-001 at list.yaml:21: %+v", r.Findings)
+	}
+}
