@@ -245,3 +245,22 @@ func BenchmarkSample8(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRealNVML samples every GPU of this machine through the real
+// libnvidia-ml (the goal: under 5 ms for all GPUs). It skips where
+// NVML is missing; hack/gpu-smoke.sh runs it on a GPU machine.
+func BenchmarkRealNVML(b *testing.B) {
+	src, err := Open()
+	if err != nil {
+		b.Skip(err)
+	}
+	defer src.Close()
+	devs, _ := src.Devices(context.Background())
+	b.ReportMetric(float64(len(devs)), "devices")
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := src.Sample(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
