@@ -129,4 +129,3 @@ func TestIndexedJobRunsThroughConfigMaps(t *testing.T) {
 		t.Fatalf("merge of the Job's shards differs from one process:\n%s\n---\n%s", got, want)
 	}
 }
-
