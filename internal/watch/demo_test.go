@@ -126,8 +126,12 @@ func TestDemoScreenshot(t *testing.T) {
 	tmux("send-keys", "-t", "demo", "G")
 	detail := wait("Doctor")
 	tmux("send-keys", "-t", "demo", "q")
+	once, err := exec.Command(bin, "watch", "--kubeconfig", env.Kubeconfig, "-n", ns, "--once").CombinedOutput()
+	if err != nil {
+		t.Fatalf("watch --once: %v: %s", err, once)
+	}
 	clean := func(s string) string { return strings.ReplaceAll(s, ns, "ml-serving") }
-	for name, s := range map[string]string{"table.txt": table, "detail.txt": top, "detail-end.txt": detail} {
+	for name, s := range map[string]string{"table.txt": table, "detail.txt": top, "detail-end.txt": detail, "once.txt": string(once)} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(clean(s)), 0o644); err != nil {
 			t.Fatal(err)
 		}
