@@ -709,7 +709,7 @@ func (col *collector) metricProbes() []func(context.Context) {
 							path += "?labelSelector=" + url.QueryEscape(sel.String())
 						}
 					}
-					fns = append(fns, col.valueProbe(ProbeKey(h.Namespace, "HorizontalPodAutoscaler", h.Name, i), path))
+					fns = append(fns, col.valueProbe(ProbeKey(h.Namespace, "HorizontalPodAutoscaler", h.Name, i), path, &Object{APIVersion: hpaAPIVersion, Kind: "HorizontalPodAutoscaler", Namespace: h.Namespace, Name: h.Name}, "CUS-002"))
 				}
 			}
 		}
@@ -777,7 +777,7 @@ func (col *collector) metricProbes() []func(context.Context) {
 		for i, name := range so.Status.ExternalMetricNames {
 			sel := url.QueryEscape("scaledobject.keda.sh/name=" + so.Name)
 			path := "/apis/external.metrics.k8s.io/v1beta1/namespaces/" + so.Namespace + "/" + name + "?labelSelector=" + sel
-			fns = append(fns, col.valueProbe(ProbeKey(so.Namespace, "ScaledObject", so.Name, i), path))
+			fns = append(fns, col.valueProbe(ProbeKey(so.Namespace, "ScaledObject", so.Name, i), path, &Object{APIVersion: scaledObjectAPIGroup, Kind: "ScaledObject", Namespace: so.Namespace, Name: so.Name}, "KEDA-008", "KEDA-009"))
 		}
 	}
 	return fns
@@ -812,12 +812,18 @@ func (col *collector) customValueProbe(h *autoscalingv2.HorizontalPodAutoscaler,
 				path += sep + "metricLabelSelector=" + url.QueryEscape(sel.String())
 			}
 		}
-		col.valueProbe(ProbeKey(h.Namespace, "HorizontalPodAutoscaler", h.Name, i), path)(ctx)
+		col.valueProbe(ProbeKey(h.Namespace, "HorizontalPodAutoscaler", h.Name, i), path, &Object{APIVersion: hpaAPIVersion, Kind: "HorizontalPodAutoscaler", Namespace: h.Namespace, Name: h.Name}, "CUS-002", "CUS-005")(ctx)
 	}
 }
 
+// nanSentinel is what prometheus-adapter used to serve for NaN
+// (prometheus-adapter#280).
+const nanSentinel = "-9223372036854775808m"
+
 // valueProbe GETs a MetricValueList / ExternalMetricValueList.
-func (col *collector) valueProbe(k, path string) func(context.Context) {
+// A probe that times out is recorded as skipped (timeout) for checks, not
+// as a failed query.
+func (col *collector) valueProbe(k, path string, obj *Object, checks ...string) func(context.Context) {
 	return func(ctx context.Context) {
 		var list struct {
 			Kind  string             `json:"kind"`
@@ -832,6 +838,14 @@ func (col *collector) valueProbe(k, path string) func(context.Context) {
 		p := &MetricProbe{Path: path}
 		code, err := col.get(ctx, path, &list)
 		p.HTTPStatus = code
+		if err != nil && (ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || apierrors.IsTimeout(err)) {
+			col.mu.Lock()
+			for _, id := range checks {
+				col.snap.Skipped = append(col.snap.Skipped, Skipped{ID: id, Reason: SkipTimeout, Detail: "GET " + path + ": " + err.Error(), Object: obj})
+			}
+			col.mu.Unlock()
+			return
+		}
 		if err != nil {
 			p.Err = err.Error()
 		}
@@ -843,7 +857,7 @@ func (col *collector) valueProbe(k, path string) func(context.Context) {
 				continue
 			}
 			q, err := resource.ParseQuantity(sv)
-			if err != nil || strings.Contains(strings.ToLower(sv), "nan") || q.MilliValue() == math.MinInt64 {
+			if err != nil || strings.Contains(strings.ToLower(sv), "nan") || sv == nanSentinel || q.MilliValue() == math.MinInt64 {
 				p.NaN = true
 				continue
 			}
