@@ -331,3 +331,21 @@ func TestCollectForbiddenWithFakes(t *testing.T) {
 		t.Errorf("no API-001: %+v", r.Findings)
 	}
 }
+
+// FindingsFor selects one object's findings; a ScaledObject's include
+// those of the HPA KEDA generated for it.
+func TestFindingsFor(t *testing.T) {
+	fs := []Finding{
+		{ID: "HPA-003", Object: Object{Kind: "HorizontalPodAutoscaler", Namespace: "ml", Name: "keda-hpa-worker"}},
+		{ID: "KEDA-006", Object: Object{Kind: "ScaledObject", Namespace: "ml", Name: "worker"}},
+		{ID: "KEDA-006", Object: Object{Kind: "ScaledObject", Namespace: "other", Name: "worker"}},
+		{ID: "HPA-003", Object: Object{Kind: "HorizontalPodAutoscaler", Namespace: "ml", Name: "web"}},
+	}
+	got := FindingsFor(fs, Object{Kind: "ScaledObject", Namespace: "ml", Name: "worker"}, "keda-hpa-worker")
+	if len(got) != 2 || got[0].Object.Name != "keda-hpa-worker" || got[1].Object.Namespace != "ml" {
+		t.Fatalf("%+v", got)
+	}
+	if got := FindingsFor(fs, Object{Kind: "HorizontalPodAutoscaler", Namespace: "ml", Name: "web"}, ""); len(got) != 1 {
+		t.Fatalf("%+v", got)
+	}
+}
