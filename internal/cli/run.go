@@ -289,6 +289,7 @@ func runRun(ctx context.Context, opts *Options, r *runOptions, worker []string, 
 		fmt.Fprintf(logw, "%s serving /metrics, /healthz, /readyz on http://%s\n", now().UTC().Format(time.RFC3339), ln.Addr())
 	}
 	if r.target == "process" && !r.dryRun {
+		loop.SampleGPUs(ctx, now())
 		n := r.initial
 		if n < 0 {
 			n = max(policyMin(pol), 1)

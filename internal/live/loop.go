@@ -302,6 +302,10 @@ func (l *Loop) publish(now time.Time, obs Observed) {
 	s.Steps++
 }
 
+// SampleGPUs reads the GPU source once (Step does it at every tick); call
+// it before the first Scale so that the allocator sees the GPUs.
+func (l *Loop) SampleGPUs(ctx context.Context, now time.Time) { l.sampleGPUs(ctx, now) }
+
 func (l *Loop) sampleGPUs(ctx context.Context, now time.Time) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
