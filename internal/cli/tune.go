@@ -468,6 +468,9 @@ func writeTuneSummary(w io.Writer, res *tune.Result) error {
 			fmt.Fprintf(w, "margin  the winner meets the objective up to %.3g× the traffic (breaks at %.3g×)\n", m.Multiplier, m.Breaks)
 		}
 	}
+	if res.Invalid > 0 {
+		fmt.Fprintf(w, "invalid %d candidates make profiles that do not validate, e.g. %s\n", res.Invalid, res.InvalidReason)
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "finalists (re-run on every seed):")
 	tw := output.NewTable(w)

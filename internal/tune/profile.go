@@ -204,10 +204,13 @@ func DefaultSpace(src []byte) (Space, error) {
 		mx = 10
 	}
 	minLo := 1.0
+	if z, _ := getPath(m, "spec.scaling.replicas.scaleToZero"); z == true {
+		minLo = 0
+	}
 	if v, ok := get("spec.disruption.minAvailable"); ok && v >= 1 {
 		minLo = v + 1 // a PDB that would block every drain at the minimum is rejected
 	}
-	minHi := math.Max(minLo, math.Min(2*mn, math.Floor(mx/2)))
+	minHi := math.Max(minLo, math.Min(math.Max(2*mn, 2), math.Floor(mx/2)))
 	sp = append(sp,
 		Param{Path: "spec.scaling.replicas.min", Type: Int, Min: minLo, Max: minHi},
 		Param{Path: "spec.scaling.replicas.max", Type: Int, Min: minHi, Max: math.Max(minHi, 2*mx)})
@@ -219,11 +222,11 @@ func DefaultSpace(src []byte) (Space, error) {
 		trig, _ := getPath(m, "spec.scaling.triggers")
 		ts, _ := trig.([]any)
 		for i := range ts {
-			for _, key := range []string{"threshold", "activationThreshold", "targetValue", "value", "queueLength", "lagThreshold"} {
+			for _, key := range []string{"threshold", "activationThreshold", "targetValue", "activationTargetValue", "value", "activationValue", "queueLength", "lagThreshold", "activationLagThreshold"} {
 				path := fmt.Sprintf("spec.scaling.triggers[%d].metadata.%s", i, key)
 				if v, ok := get(path); ok && v > 0 {
 					lo := v / 4
-					if key == "activationThreshold" {
+					if strings.HasPrefix(key, "activation") {
 						lo = 0
 					}
 					sp = append(sp, Param{Path: path, Type: Float, Min: lo, Max: 2 * v, String: true})

@@ -215,6 +215,10 @@ type Result struct {
 	Simulations int `json:"simulations"`
 	// Candidates evaluated on the full scenarios.
 	Evaluated int `json:"evaluated"`
+	// Invalid candidates make profiles that do not validate; InvalidReason
+	// is the first one's error.
+	Invalid       int    `json:"invalid,omitempty"`
+	InvalidReason string `json:"invalidReason,omitempty"`
 	// All is every candidate evaluated on the full scenarios (seed 0).
 	All []Candidate `json:"-"`
 }
@@ -230,6 +234,8 @@ type searcher struct {
 	cache Cache
 	ran   int
 	best  string
+	// the first invalid candidate (by key) and why
+	invalid, invalidKey string
 	// only restricts the simulations actually run (a shard's share);
 	// others are left out of the cache.
 	only func(i int) bool
@@ -272,10 +278,14 @@ func (s *searcher) batch(ts []task) error {
 			for t := range ch {
 				m, err := s.pr.Evaluate(t.p, t.r)
 				var inv *InvalidError
+				s.mu.Lock()
 				if errors.As(err, &inv) {
 					m, err = Metrics{Invalid: true}, nil
+					k := s.pr.Space.Key(t.p)
+					if s.invalid == "" || k < s.invalidKey {
+						s.invalid, s.invalidKey = inv.Error(), k
+					}
 				}
-				s.mu.Lock()
 				if err != nil {
 					if first == nil {
 						first = fmt.Errorf("%s: %w", s.pr.Space.Key(t.p), err)
@@ -549,6 +559,14 @@ func Search(pr *Problem, o Options, cache Cache) (*Result, error) {
 		res.Margin = m
 	}
 	res.Simulations = len(s.cache)
+	for _, c := range res.All {
+		if c.Violation >= 1e6 {
+			res.Invalid++
+		}
+	}
+	if res.Invalid > 0 {
+		res.InvalidReason = s.invalid
+	}
 	return res, nil
 }
 
