@@ -188,6 +188,13 @@ func (l *Loop) Status() Status {
 	s := l.status
 	s.Metrics = append([]MetricStatus(nil), s.Metrics...)
 	s.Sources = append([]SourceStatus(nil), s.Sources...)
+	if s.Queues != nil {
+		q := make(map[string]RabbitQueue, len(s.Queues))
+		for k, v := range s.Queues {
+			q[k] = v
+		}
+		s.Queues = q
+	}
 	return s
 }
 
