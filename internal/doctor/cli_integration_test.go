@@ -111,3 +111,30 @@ func TestCLIDoctorSnapshotReplays(t *testing.T) {
 		t.Errorf("the controller's desiredReplicas = %d, want 4", got)
 	}
 }
+
+// `doctor scaledobject/NAME` in text and -A in JSON.
+func TestCLIDoctorScaledObject(t *testing.T) {
+	c := doctor.NewTestCluster(t)
+	c.Workload("worker", corev1.PodSpec{Containers: []corev1.Container{{Name: "worker", Image: "worker"}}})
+	c.ScaledObject("worker", "worker", "rabbitmq-auth")
+	kc := c.Kubeconfig()
+	code, out, errOut := runCLI(t, "doctor", "scaledobject/worker", "--kubeconfig", kc, "-n", c.Namespace())
+	if code != cli.ExitFailure || !strings.Contains(out, "KEDA-006 ScaledObject/"+c.Namespace()+"/worker") || !strings.Contains(out, `"rabbitmq-auth"`) {
+		t.Fatalf("exit %d, stderr %q\n%s", code, errOut, out)
+	}
+	code, out, _ = runCLI(t, "doctor", "-A", "--kubeconfig", kc, "-o", "json")
+	var r doctor.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil || code != cli.ExitFailure {
+		t.Fatalf("exit %d: %v", code, err)
+	}
+	if r.Cluster.Namespace != "" {
+		t.Errorf("-A report namespace %q", r.Cluster.Namespace)
+	}
+	found := false
+	for _, f := range r.Findings {
+		found = found || (f.ID == "KEDA-006" && f.Object.Namespace == c.Namespace())
+	}
+	if !found {
+		t.Error("-A misses the ScaledObject's finding")
+	}
+}

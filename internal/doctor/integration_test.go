@@ -613,3 +613,6 @@ func TestScenarioTargetMissing(t *testing.T) {
 	r := c.diagnose(nil)
 	expect(t, r, "HPA-001", Error, "HorizontalPodAutoscaler", "db", msg)
 }
+
+// ScaledObject creates a ScaledObject (see cluster.scaledObject).
+func (tc *TestCluster) ScaledObject(name, target, auth string) { tc.c.scaledObject(name, target, auth) }
