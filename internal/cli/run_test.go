@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -55,38 +54,6 @@ func TestRunGPUPolicyWithoutNVML(t *testing.T) {
 	code, _, errOut = runCLI(t, "run", "-f", "testdata/run/queue.yaml", "--gpu", "nvml", "--listen", "", "--", "sleep", "30")
 	if code != ExitNoGPU || !strings.Contains(errOut, "--gpu nvml requires it") {
 		t.Errorf("--gpu nvml: exit %d, stderr:\n%s", code, errOut)
-	}
-}
-
-// Without GPUs a queue policy runs: the worker starts, the loop decides,
-// and at the end the worker is stopped (no orphan).
-func TestRunQueuePolicyWithoutGPU(t *testing.T) {
-	dir := t.TempDir()
-	pidFile := filepath.Join(dir, "pid")
-	code, out, errOut := runCLI(t, "run", "-f", "testdata/run/queue.yaml", "--gpu", "off", "--listen", "127.0.0.1:0",
-		"--duration", "1500ms", "--tick", "100ms", "--ready-path", "none",
-		"--", "sh", "-c", "echo $$ > "+pidFile+"; exec sleep 60")
-	if code != ExitOK {
-		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
-	}
-	for _, want := range []string{"Warning: GPU telemetry off", "workers start without CUDA_VISIBLE_DEVICES", "worker local-llm-1 started", "FailedGetPodsMetric", "stopping"} {
-		if !strings.Contains(errOut, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, errOut)
-		}
-	}
-	if !strings.Contains(out, "replicas 1 (ready 1)") {
-		t.Errorf("stdout: %q", out)
-	}
-	b, err := os.ReadFile(pidFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pid int
-	if _, err := fmtSscan(strings.TrimSpace(string(b)), &pid); err != nil || pid <= 0 {
-		t.Fatalf("pid file %q", b)
-	}
-	if err := syscall.Kill(pid, 0); err != syscall.ESRCH {
-		t.Errorf("worker %d still running after mlscale run ended: %v", pid, err)
 	}
 }
 

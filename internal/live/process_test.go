@@ -1,3 +1,5 @@
+//go:build unix
+
 package live
 
 import (
@@ -12,36 +14,8 @@ import (
 	"testing"
 	"time"
 
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/mlscale/mlscale/internal/gpu"
 )
-
-func ptr[T any](v T) *T { return &v }
-
-// queueHPA scales on the workers' inference_queue_depth, 4 per worker.
-func queueHPA(minR, maxR, downWindow int32) *autoscalingv2.HorizontalPodAutoscaler {
-	avg := resource.MustParse("4")
-	return &autoscalingv2.HorizontalPodAutoscaler{
-		ObjectMeta: metav1.ObjectMeta{Name: "llm", Namespace: "default"},
-		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
-			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "llm"},
-			MinReplicas:    ptr(minR), MaxReplicas: maxR,
-			Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricSource{
-				Metric: autoscalingv2.MetricIdentifier{Name: "inference_queue_depth"},
-				Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: &avg},
-			}}},
-			Behavior: &autoscalingv2.HorizontalPodAutoscalerBehavior{
-				ScaleUp: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr(int32(0)), SelectPolicy: ptr(autoscalingv2.MaxChangePolicySelect),
-					Policies: []autoscalingv2.HPAScalingPolicy{{Type: autoscalingv2.PodsScalingPolicy, Value: 4, PeriodSeconds: 15}}},
-				ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr(downWindow), SelectPolicy: ptr(autoscalingv2.MaxChangePolicySelect),
-					Policies: []autoscalingv2.HPAScalingPolicy{{Type: autoscalingv2.PercentScalingPolicy, Value: 100, PeriodSeconds: 15}}},
-			},
-		},
-	}
-}
 
 func newTestProcess(t *testing.T, dir string, gpus func() ([]gpu.Device, []gpu.Sample), perWorker int, grace time.Duration) *Process {
 	t.Helper()
@@ -59,13 +33,6 @@ func newTestProcess(t *testing.T, dir string, gpus func() ([]gpu.Device, []gpu.S
 	}
 	t.Cleanup(func() { _ = p.Close(context.Background()) })
 	return p
-}
-
-func write(t *testing.T, dir, name, v string) {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, name), []byte(v), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func workerEnv(t *testing.T, port int) string {
