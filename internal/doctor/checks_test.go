@@ -349,3 +349,45 @@ func TestFindingsFor(t *testing.T) {
 		t.Fatalf("%+v", got)
 	}
 }
+
+// KEDA-010 is not reported when the missing parameter may come from where
+// doctor cannot look (container env, a TriggerAuthentication of unknown
+// parameters), and is when KEDA would not look there.
+func TestUncertainKEDARejection(t *testing.T) {
+	so := func(meta map[string]string, auth string) *kedav1alpha1.ScaledObject {
+		s := &kedav1alpha1.ScaledObject{ObjectMeta: metav1.ObjectMeta{Name: "w", Namespace: "ml"},
+			Spec: kedav1alpha1.ScaledObjectSpec{ScaleTargetRef: &kedav1alpha1.ScaleTarget{Name: "w"},
+				Triggers: []kedav1alpha1.ScaleTriggers{{Type: "rabbitmq", Metadata: meta}}}}
+		if auth != "" {
+			s.Spec.Triggers[0].AuthenticationRef = &kedav1alpha1.AuthenticationRef{Name: auth}
+		}
+		return s
+	}
+	count := func(s *Snapshot) int {
+		n := 0
+		for _, f := range Check(s) {
+			if f.ID == "KEDA-010" {
+				n++
+			}
+		}
+		return n
+	}
+	base := func(o *kedav1alpha1.ScaledObject) *Snapshot {
+		return &Snapshot{Now: now, ScaledObjects: []*kedav1alpha1.ScaledObject{o}, TriggerAuths: map[string]bool{"ml/known": true},
+			TriggerAuthParams: map[string][]string{"ml/known": {"host"}}}
+	}
+	queue := map[string]string{"queueName": "q", "mode": "QueueLength", "value": "5"}
+	if n := count(base(so(queue, ""))); n != 1 {
+		t.Errorf("no host anywhere: %d KEDA-010, want 1", n)
+	}
+	withEnv := map[string]string{"queueName": "q", "mode": "QueueLength", "value": "5", "hostFromEnv": "RABBIT_URL"}
+	if n := count(base(so(withEnv, ""))); n != 0 {
+		t.Errorf("hostFromEnv: %d KEDA-010, want 0", n)
+	}
+	if n := count(base(so(queue, "unknown"))); n != 0 {
+		t.Errorf("unknown TriggerAuthentication: %d KEDA-010, want 0", n)
+	}
+	if n := count(base(so(queue, "known"))); n != 0 {
+		t.Errorf("TriggerAuthentication providing host: %d KEDA-010, want 0", n)
+	}
+}

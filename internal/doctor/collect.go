@@ -414,16 +414,20 @@ func (col *collector) run(ctx context.Context) error {
 				return
 			}
 			m := map[string]bool{}
+			params := map[string][]string{}
 			for _, it := range l.Items {
 				m[key(it.GetNamespace(), it.GetName())] = true
+				params[key(it.GetNamespace(), it.GetName())] = authParameterNames(it.Object["spec"])
 			}
 			col.call()
 			if cl, err := col.c.Dynamic.Resource(gvrClusterTA).List(ctx, metav1.ListOptions{}); err == nil {
 				for _, it := range cl.Items {
 					m[key("", it.GetName())] = true
+					params[key("", it.GetName())] = authParameterNames(it.Object["spec"])
 				}
 			}
 			col.mu.Lock()
+			s.TriggerAuthParams = params
 			s.TriggerAuths = m
 			col.mu.Unlock()
 		},

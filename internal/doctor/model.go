@@ -250,7 +250,10 @@ type Snapshot struct {
 	// TriggerAuths holds "namespace/name" of each TriggerAuthentication and
 	// "/name" of each ClusterTriggerAuthentication.
 	TriggerAuths map[string]bool
-	Deployments  map[string]*appsv1.Deployment
+	// TriggerAuthParams are the parameter names each TriggerAuthentication
+	// provides (same keys as TriggerAuths); doctor never reads the values.
+	TriggerAuthParams map[string][]string
+	Deployments       map[string]*appsv1.Deployment
 	// KEDADeployments are the Deployments of the namespace that serves
 	// external.metrics.k8s.io when it is KEDA's (keda-operator and its
 	// metrics server); nil when not read.
