@@ -10,6 +10,7 @@ import (
 
 	"github.com/mlscale/mlscale/internal/doctor"
 	"github.com/mlscale/mlscale/internal/watch"
+	"github.com/mlscale/mlscale/internal/watch/watchtest"
 )
 
 const bundledRun = "testdata/watch/flapping.json"
@@ -151,5 +152,25 @@ func TestDoctorFindingsForRow(t *testing.T) {
 	got = doctorFindings(all, &watch.Row{Kind: watch.KindScaledObject, Namespace: "q", Name: "worker", HPAName: "keda-hpa-worker"})
 	if len(got) != 1 || got[0].Message != "s (controller: boom)" {
 		t.Errorf("ScaledObject findings = %+v", got)
+	}
+}
+
+func TestSnapshotJSONStreams(t *testing.T) {
+	for _, st := range []*watch.Store{watch.NewStore("c", "ns", nil), watchtest.DemoStore()} {
+		snap := st.Snapshot()
+		var b strings.Builder
+		if err := writeSnapshotJSON(&b, st, snap); err != nil {
+			t.Fatal(err)
+		}
+		var back watch.Snapshot
+		if err := json.Unmarshal([]byte(b.String()), &back); err != nil {
+			t.Fatalf("%v\n%s", err, b.String())
+		}
+		if len(back.Rows) != len(snap.Rows) || back.Rows == nil {
+			t.Errorf("rows %d want %d:\n%s", len(back.Rows), len(snap.Rows), b.String())
+		}
+		if len(snap.Rows) > 0 && (len(back.Rows[1].Pods) != 2 || !strings.Contains(b.String(), `"current": "<unknown>"`)) {
+			t.Errorf("details or HTML escaping:\n%s", b.String())
+		}
 	}
 }

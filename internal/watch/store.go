@@ -314,8 +314,12 @@ func (s *Store) Sample() {
 func (s *Store) Detail(key string) *Row {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	rows := s.rowsLocked
+	if s.last != nil && s.lastVer == s.version {
+		rows = func() []Row { return s.last.Rows } // unchanged: no rebuild
+	}
 	var row *Row
-	for _, r := range s.rowsLocked() {
+	for _, r := range rows() {
 		if r.Key() == key {
 			row = &r
 			break
