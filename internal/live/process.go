@@ -68,6 +68,29 @@ type Process struct {
 	seq      int
 	restarts int
 	closed   bool
+	// crash-loop backoff (the kubelet's CrashLoopBackOff, simplified): a
+	// worker that dies within crashWindow of its start doubles the delay
+	// before the next start (10 s .. 5 min); a worker that gets ready resets it.
+	backoff      time.Duration
+	backoffUntil time.Time
+}
+
+const (
+	crashWindow    = 10 * time.Second
+	backoffInitial = 10 * time.Second
+	backoffMax     = 5 * time.Minute
+)
+
+func (p *Process) crashed(now, started time.Time) {
+	if now.Sub(started) > crashWindow {
+		return
+	}
+	if p.backoff == 0 {
+		p.backoff = backoffInitial
+	} else {
+		p.backoff = min(2*p.backoff, backoffMax)
+	}
+	p.backoffUntil = now.Add(p.backoff)
 }
 
 // NewProcess returns a process target with no worker running.
@@ -119,7 +142,12 @@ func (p *Process) Observe(ctx context.Context, now time.Time) (Observed, error) 
 				p.logf(now, "worker %s stopped", w.name)
 			} else {
 				p.restarts++
-				p.logf(now, "worker %s exited unexpectedly (%v); replacing it (restarts: %d)", w.name, w.exitErr, p.restarts)
+				p.crashed(now, w.started)
+				if now.Before(p.backoffUntil) {
+					p.logf(now, "worker %s exited unexpectedly (%v); restarts: %d; back-off %s before the next start", w.name, w.exitErr, p.restarts, p.backoff)
+				} else {
+					p.logf(now, "worker %s exited unexpectedly (%v); replacing it (restarts: %d)", w.name, w.exitErr, p.restarts)
+				}
 			}
 			continue
 		}
@@ -188,9 +216,15 @@ func (p *Process) probe(ctx context.Context, now time.Time) {
 			if ok != w.ready {
 				w.ready, w.readyAt = ok, now
 			}
+
 		}(w)
 	}
 	wg.Wait()
+	for _, w := range p.workers {
+		if w.ready && !w.stopping && now.Sub(w.started) > crashWindow {
+			p.backoff = 0 // a worker has run well: no crash loop
+		}
+	}
 }
 
 func (p *Process) probeOne(ctx context.Context, w *worker) bool {
@@ -289,6 +323,9 @@ func (p *Process) usedGPUs() map[string]bool {
 // start allocates GPUs and a port and starts w; without enough GPUs w stays
 // pending (as an unschedulable pod).
 func (p *Process) start(now time.Time, w *worker) error {
+	if now.Before(p.backoffUntil) {
+		return nil // stays pending
+	}
 	var gpus []string
 	if p.cfg.GPUsPerWorker > 0 && p.cfg.GPUs != nil {
 		devs, smp := p.cfg.GPUs()
@@ -315,8 +352,8 @@ func (p *Process) start(now time.Time, w *worker) error {
 	cmd.Stdout, cmd.Stderr = prefixWriter(p.cfg.Log, w.name), prefixWriter(p.cfg.Log, w.name)
 	setProcAttr(cmd)
 	if err := cmd.Start(); err != nil {
-		p.removePending(w)
-		return fmt.Errorf("start worker %s: %w", w.name, err)
+		p.crashed(now, now)
+		return fmt.Errorf("start worker %s: %w (next try in %s)", w.name, err, p.backoff)
 	}
 	w.cmd, w.port, w.gpus, w.started, w.pending, w.done = cmd, port, gpus, now, false, make(chan struct{})
 	go func(w *worker, cmd *exec.Cmd) {

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/mlscale/mlscale/internal/gpu"
 )
 
@@ -133,7 +135,8 @@ func TestProcessScalesOnQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the killed worker replaced", func() bool {
-		o := observe(t0.Add(20 * time.Second))
+		// +26 s: it ran 11 s, longer than the crash window: replaced at once
+		o := observe(t0.Add(26 * time.Second))
 		return o.Restarts == 1 && o.Status == 4
 	})
 	var replaced bool
@@ -145,7 +148,7 @@ func TestProcessScalesOnQueue(t *testing.T) {
 	if !replaced {
 		t.Errorf("worker-5 should run on %v: %+v", victim.GPUs, proc.Workers())
 	}
-	eventually(t, "4 ready workers again", func() bool { return observe(t0.Add(20*time.Second)).Ready() == 4 })
+	eventually(t, "4 ready workers again", func() bool { return observe(t0.Add(26*time.Second)).Ready() == 4 })
 
 	// load drop: 60 s down-stabilisation keeps 4 until the window passes
 	write(t, dir, "queue", "0")
@@ -226,4 +229,30 @@ func TestAllocate(t *testing.T) {
 	if g, ok := Allocate(mig, nil, nil, 1, 0); !ok || g[0] != "MIG-a" {
 		t.Errorf("a MIG parent is not allocated, its instances are: %v", g)
 	}
+}
+
+// A worker that dies at once is replaced after a back-off that doubles (the
+// kubelet's CrashLoopBackOff), not at every tick.
+func TestProcessCrashLoopBackOff(t *testing.T) {
+	ctx := context.Background()
+	p, err := NewProcess(ProcessConfig{Name: "w", Command: []string{"sh", "-c", "exit 3"}, Grace: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close(ctx) })
+	if err := p.Scale(ctx, t0, 1); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the first crash", func() bool { o, _ := p.Observe(ctx, t0.Add(time.Second)); return o.Restarts == 1 })
+	o, _ := p.Observe(ctx, t0.Add(2*time.Second))
+	if len(o.Pods) != 1 || o.Pods[0].Phase != corev1.PodPending {
+		t.Fatalf("within the back-off the replacement must wait (pending): %+v", o.Pods)
+	}
+	// back-off 10 s from the crash seen at +1 s: started at +11 s, crashes again
+	eventually(t, "the second crash", func() bool { o, _ := p.Observe(ctx, t0.Add(11*time.Second)); return o.Restarts == 2 })
+	// now 20 s: still pending at +30 s, started at +31 s
+	if o, _ := p.Observe(ctx, t0.Add(30*time.Second)); o.Pods[0].Phase != corev1.PodPending {
+		t.Errorf("the back-off must double: %+v", o.Pods)
+	}
+	eventually(t, "the third crash", func() bool { o, _ := p.Observe(ctx, t0.Add(31*time.Second)); return o.Restarts == 3 })
 }
