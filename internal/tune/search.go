@@ -234,6 +234,8 @@ type searcher struct {
 	cache Cache
 	ran   int
 	best  string
+	// fullKeys are the candidates evaluated in full so far
+	fullKeys map[string]Candidate
 	// the first invalid candidate (by key) and why
 	invalid, invalidKey string
 	// only restricts the simulations actually run (a shard's share);
@@ -421,6 +423,7 @@ func Search(pr *Problem, o Options, cache Cache) (*Result, error) {
 	alive := Initial(pr, o)
 	start := alive[0]
 	full := map[string]Candidate{}
+	s.fullKeys = full
 	for r, frac := range o.Fractions {
 		var ts []task
 		for _, p := range alive {
@@ -669,9 +672,13 @@ func (s *searcher) refineContinuous(budget *int, bestOf func() Candidate, eval f
 	}
 	var evalErr error
 	n := *budget
+	calls := 0
 	f := func(x []float64) float64 {
 		if evalErr != nil {
 			return math.Inf(1)
+		}
+		if _, ok := s.fullKeys[sp.Key(toPoint(x))]; !ok {
+			calls++ // a new candidate
 		}
 		cs, err := eval([]Point{toPoint(x)})
 		if err != nil {
@@ -690,7 +697,6 @@ func (s *searcher) refineContinuous(budget *int, bestOf func() Candidate, eval f
 	for j, i := range dims {
 		x0[j] = sp[i].toUnit(b.Point[i])
 	}
-	before := len(s.cache)
 	_, err := optimize.Minimize(optimize.Problem{Func: f}, x0,
 		&optimize.Settings{FuncEvaluations: n, Converger: &optimize.FunctionConverge{Absolute: 1e-3, Iterations: 6}},
 		&optimize.NelderMead{SimplexSize: 0.25})
@@ -698,7 +704,8 @@ func (s *searcher) refineContinuous(budget *int, bestOf func() Candidate, eval f
 		return evalErr
 	}
 	_ = err // budget exhausted or converged: both fine
-	*budget -= max(0, (len(s.cache)-before)/max(1, s.pr.Scenarios))
+	// new candidates, not simulations run: a cache must not change the result
+	*budget -= calls
 	return nil
 }
 
