@@ -355,7 +355,7 @@ func runTune(ctx context.Context, opts *Options, to *tuneOptions, shards []*tune
 	var mu sync.Mutex
 	tty := opts.IO.IsStderrTTY()
 	var last time.Time
-	o.Progress = func(done, _ int, best string) {
+	o.Progress = func(done, total int, best string) {
 		mu.Lock()
 		defer mu.Unlock()
 		ran = done
@@ -363,7 +363,9 @@ func runTune(ctx context.Context, opts *Options, to *tuneOptions, shards []*tune
 			return
 		}
 		last = time.Now()
-		fmt.Fprintf(opts.IO.ErrOut, "\r\033[Ktuning: %d simulations  %s", done, best)
+		const w = 24
+		bar := strings.Repeat("=", min(w, w*done/max(total, 1)))
+		fmt.Fprintf(opts.IO.ErrOut, "\r\033[Ktuning [%-*s] %d/~%d simulations  %s", w, bar, done, total, best)
 	}
 	res, err := tune.Search(in.pr, o, cache)
 	if tty {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/mlscale/mlscale/internal/iostreams"
 	"github.com/mlscale/mlscale/internal/profile"
 )
 
@@ -149,5 +151,25 @@ func TestTuneErrors(t *testing.T) {
 		if code == 0 || !strings.Contains(errOut, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q, want %q", tc.args, code, errOut, tc.want)
 		}
+	}
+}
+
+// TestTuneProgressOnlyOnATerminal: the progress bar with the best so far
+// is drawn on a terminal's stderr, never in a pipe.
+func TestTuneProgressOnlyOnATerminal(t *testing.T) {
+	ios, _, out, errOut := iostreams.Test()
+	ios.SetTTY(false, false, true)
+	if code := Run(context.Background(), ios, tuneArgs); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut.String(), "tuning [") || !strings.Contains(errOut.String(), "simulations  rung 0: best $") {
+		t.Errorf("no progress bar on a terminal:\n%q", errOut.String())
+	}
+	if strings.Contains(out.String(), "\r") {
+		t.Error("progress on stdout")
+	}
+	_, _, errPipe := run(t, tuneArgs...)
+	if strings.Contains(errPipe, "\r") {
+		t.Errorf("progress drawn into a pipe: %q", errPipe)
 	}
 }

@@ -233,6 +233,7 @@ type searcher struct {
 	mu    sync.Mutex
 	cache Cache
 	ran   int
+	total int // an estimate of the simulations to run, for progress
 	best  string
 	// fullKeys are the candidates evaluated in full so far
 	fullKeys map[string]Candidate
@@ -297,7 +298,7 @@ func (s *searcher) batch(ts []task) error {
 				}
 				s.ran++
 				if s.o.Progress != nil {
-					s.o.Progress(s.ran, 0, s.best)
+					s.o.Progress(s.ran, max(s.total, s.ran), s.best)
 				}
 				s.mu.Unlock()
 			}
@@ -422,6 +423,16 @@ func Search(pr *Problem, o Options, cache Cache) (*Result, error) {
 	// successive halving
 	alive := Initial(pr, o)
 	start := alive[0]
+	est, n := 0, len(alive)
+	for _, f := range o.Fractions {
+		est += n
+		if f == 1 {
+			break
+		}
+		n = max(o.Finalists, (n+o.Eta-1)/o.Eta)
+	}
+	est += o.Refine + (o.Finalists+1)*(o.Seeds-1) + o.MarginSteps + 1
+	s.total = est * pr.Scenarios
 	full := map[string]Candidate{}
 	s.fullKeys = full
 	for r, frac := range o.Fractions {
@@ -475,6 +486,10 @@ func Search(pr *Problem, o Options, cache Cache) (*Result, error) {
 			out[i] = s.candidate(p, 0, 1, 1)
 			full[out[i].Key] = out[i]
 		}
+		b := bestOf()
+		s.mu.Lock()
+		s.best = fmt.Sprintf("refining: best $%.2f (%s)", b.Cost, feasibleWord(b.Feasible))
+		s.mu.Unlock()
 		return out, nil
 	}
 	budget := o.Refine
