@@ -37,6 +37,15 @@ func Check(s *Snapshot) []Finding {
 	}
 	c.overlaps()
 	c.kedaInstall()
+	if w := c.s.KEDAWebhook; w != nil && w.ReadyEndpoints == 0 && len(c.s.ScaledObjects) > 0 {
+		effect := "creating or updating ScaledObjects fails (failurePolicy Fail) with \"context deadline exceeded\" or \"no endpoints available\""
+		if w.FailurePolicy == "Ignore" {
+			effect = "KEDA's validation of ScaledObjects is skipped after the webhook timeout (failurePolicy Ignore), so invalid ones are accepted"
+		}
+		f := newFinding("KEDA-011", Warning, Object{APIVersion: "admissionregistration.k8s.io/v1", Kind: "ValidatingWebhookConfiguration", Name: w.Configuration},
+			fmt.Sprintf("webhook %s calls Service %s/%s, which has no ready endpoint: %s", w.Webhook, w.ServiceNamespace, w.ServiceName, effect))
+		c.add(f)
+	}
 	for _, so := range s.ScaledObjects {
 		c.scaledObject(so)
 	}

@@ -194,6 +194,7 @@ func fixtureSnapshot() *Snapshot {
 	}
 	s.Targets[TargetKey("ml", "Deployment", "ingest")] = &Target{Kind: "Deployment", Name: "ingest"}
 	s.ScaledObjects = []*kedav1alpha1.ScaledObject{missingAuth, so, cpuSO}
+	s.KEDAWebhook = &Webhook{Configuration: "keda-admission", Webhook: "vscaledobject.kb.io", ServiceNamespace: "keda", ServiceName: "keda-admission-webhooks", FailurePolicy: "Ignore"}
 	s.KEDADeployments = map[string]*appsv1.Deployment{
 		"keda-operator": {ObjectMeta: metav1.ObjectMeta{Name: "keda-operator", Namespace: "keda"}, Status: appsv1.DeploymentStatus{ReadyReplicas: 1}},
 		"keda-operator-metrics-apiserver": {ObjectMeta: metav1.ObjectMeta{Name: "keda-operator-metrics-apiserver", Namespace: "keda"},
@@ -248,6 +249,7 @@ func TestCheckFixtureFindings(t *testing.T) {
 		{"KEDA-005", "ScaledObject/ml/ingest", Error, ""},
 		{"KEDA-012", "APIGroup/keda.k8s.io", Warning, ""},
 		{"KEDA-001", "Deployment/keda/keda-operator-metrics-apiserver", Error, ""},
+		{"KEDA-011", "ValidatingWebhookConfiguration/keda-admission", Warning, ""},
 	}
 	for _, w := range want {
 		ok := false

@@ -441,6 +441,7 @@ func (col *collector) run(ctx context.Context) error {
 	var phase2 []func(context.Context)
 	phase2 = append(phase2, col.serviceProbes()...)
 	phase2 = append(phase2, col.kedaInstall()...)
+	phase2 = append(phase2, col.kedaWebhook()...)
 	phase2 = append(phase2, col.metricProbes()...)
 	col.parallel(ctx, phase2...)
 	return ctx.Err()
@@ -636,6 +637,51 @@ func (col *collector) kedaInstall() []func(context.Context) {
 		col.mu.Lock()
 		s.KEDADeployments = m
 		col.mu.Unlock()
+	}}
+}
+
+// kedaWebhook reads KEDA's ValidatingWebhookConfiguration and the ready
+// endpoints of its Service (KEDA-011), when ScaledObjects exist.
+func (col *collector) kedaWebhook() []func(context.Context) {
+	if len(col.snap.ScaledObjects) == 0 {
+		return nil
+	}
+	p := probe{name: "get validatingwebhookconfiguration keda-admission", checks: []string{"KEDA-011"}}
+	return []func(context.Context){func(ctx context.Context) {
+		col.call()
+		vwc, err := col.c.Kube.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, "keda-admission", metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return // KEDA installed without its webhooks: nothing to reach
+		}
+		if col.failed(p, err) {
+			return
+		}
+		for _, w := range vwc.Webhooks {
+			svc := w.ClientConfig.Service
+			if svc == nil {
+				continue
+			}
+			wh := &Webhook{Configuration: vwc.Name, Webhook: w.Name, ServiceNamespace: svc.Namespace, ServiceName: svc.Name}
+			if w.FailurePolicy != nil {
+				wh.FailurePolicy = string(*w.FailurePolicy)
+			}
+			col.call()
+			l, err := col.c.Kube.DiscoveryV1().EndpointSlices(svc.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + svc.Name})
+			if col.failed(probe{name: "list endpointslices in " + svc.Namespace, checks: []string{"KEDA-011"}}, err) {
+				return
+			}
+			for _, es := range l.Items {
+				for _, ep := range es.Endpoints {
+					if ep.Conditions.Ready == nil || *ep.Conditions.Ready {
+						wh.ReadyEndpoints++
+					}
+				}
+			}
+			col.mu.Lock()
+			col.snap.KEDAWebhook = wh
+			col.mu.Unlock()
+			return
+		}
 	}}
 }
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
@@ -616,3 +617,38 @@ func TestScenarioTargetMissing(t *testing.T) {
 
 // ScaledObject creates a ScaledObject (see cluster.scaledObject).
 func (tc *TestCluster) ScaledObject(name, target, auth string) { tc.c.scaledObject(name, target, auth) }
+
+// KEDA's admission webhook Service has no endpoints. (The test's webhook
+// matches no real resource and ignores failures, so it cannot disturb the
+// other tests on the shared API server.)
+func TestScenarioKEDAWebhookUnreachable(t *testing.T) {
+	c := newCluster(t)
+	cs := c.env.Clientset
+	ignore := admissionregistrationv1.Ignore
+	none := admissionregistrationv1.SideEffectClassNone
+	port := int32(443)
+	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: "keda-admission"},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
+			Name:                    "vscaledobject.kb.io",
+			ClientConfig:            admissionregistrationv1.WebhookClientConfig{Service: &admissionregistrationv1.ServiceReference{Namespace: c.ns, Name: "keda-admission-webhooks", Port: &port}},
+			Rules:                   []admissionregistrationv1.RuleWithOperations{{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create}, Rule: admissionregistrationv1.Rule{APIGroups: []string{"doctor.invalid"}, APIVersions: []string{"v1"}, Resources: []string{"nothing"}}}},
+			FailurePolicy:           &ignore,
+			SideEffects:             &none,
+			AdmissionReviewVersions: []string{"v1"},
+		}},
+	}
+	if _, err := cs.AdmissionregistrationV1().ValidatingWebhookConfigurations().Create(c.ctx, vwc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cs.AdmissionregistrationV1().ValidatingWebhookConfigurations().Delete(context.Background(), "keda-admission", metav1.DeleteOptions{})
+	})
+	c.workload("worker", corev1.PodSpec{Containers: []corev1.Container{container("worker", "100m")}})
+	c.scaledObject("worker", "worker", "")
+	r := c.diagnose(nil)
+	f := expect(t, r, "KEDA-011", Warning, "ValidatingWebhookConfiguration", "keda-admission", "")
+	if !strings.Contains(f.Summary, c.ns+"/keda-admission-webhooks") {
+		t.Errorf("KEDA-011 summary: %q", f.Summary)
+	}
+}

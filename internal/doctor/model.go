@@ -258,6 +258,10 @@ type Snapshot struct {
 	// external.metrics.k8s.io when it is KEDA's (keda-operator and its
 	// metrics server); nil when not read.
 	KEDADeployments map[string]*appsv1.Deployment
+	// KEDAWebhook is KEDA's admission webhook (ValidatingWebhookConfiguration
+	// keda-admission) and its Service's ready endpoints; nil when absent or
+	// not read.
+	KEDAWebhook *Webhook
 	// Targets are the /scale views of the HPAs' and ScaledObjects' targets,
 	// keyed by "namespace/Kind/name".
 	Targets map[string]*Target
@@ -300,6 +304,17 @@ func (a *APIService) Available() (ConditionEvidence, bool) {
 		}
 	}
 	return ConditionEvidence{}, false
+}
+
+// Webhook is an admission webhook's Service and how many ready endpoints
+// back it.
+type Webhook struct {
+	Configuration    string
+	Webhook          string
+	ServiceNamespace string
+	ServiceName      string
+	FailurePolicy    string
+	ReadyEndpoints   int
 }
 
 // Target is a scale target's /scale view.
