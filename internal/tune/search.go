@@ -564,6 +564,11 @@ func Search(pr *Problem, o Options, cache Cache) (*Result, error) {
 		res.Winner = &w
 	}
 
+	// the start is simulated in full as a finalist even when it was
+	// discarded early: it belongs on the front and in the plots
+	if _, ok := full[startKey]; !ok {
+		full[startKey] = s.candidate(start, 0, 1, 1)
+	}
 	res.All = sortedCands(full)
 	res.Pareto = pareto(sortedCands(full))
 	res.Evaluated = len(full)
