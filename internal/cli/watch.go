@@ -15,7 +15,6 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
-	"github.com/go-logr/logr"
 	"github.com/muesli/termenv"
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/dynamic"
@@ -151,7 +150,10 @@ func runWatch(ctx context.Context, opts *Options, wo *watchOptions) error {
 	}
 	// client-go logs reflector errors through klog: they belong in the
 	// status line, not on the terminal the TUI draws on.
-	klog.SetLogger(logr.Discard())
+	// (LogToStderr and SetOutput take klog's lock; SetLogger would race
+	// with informers already running in the process.)
+	klog.LogToStderr(false)
+	klog.SetOutput(io.Discard)
 	// The initial lists of a large cluster arrive as single responses; a
 	// soft memory limit makes the collector return their garbage promptly
 	// instead of letting the heap double (GOMEMLIMIT overrides it).

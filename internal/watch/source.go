@@ -43,6 +43,7 @@ type Source struct {
 
 	mu      sync.Mutex
 	lastErr time.Time
+	lastMsg string
 	synced  bool
 }
 
@@ -94,7 +95,13 @@ func (s *Source) Start(ctx context.Context, timeout time.Duration) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		s.mu.Lock()
+		last := s.lastMsg
+		s.mu.Unlock()
 		err := fmt.Errorf("the caches did not sync within %s", timeout)
+		if last != "" {
+			err = fmt.Errorf("%w; last error: %s", err, last)
+		}
 		s.fail("sync", err)
 		return err
 	}
@@ -127,6 +134,7 @@ func (s *Source) fail(what string, err error) {
 	}
 	s.mu.Lock()
 	s.lastErr = time.Now()
+	s.lastMsg = what + ": " + msg
 	s.mu.Unlock()
 	s.Store.SetStatus(fmt.Sprintf("API error watching %s: %s (reconnecting)", what, msg))
 }
@@ -149,23 +157,30 @@ func (s *Source) loop(ctx context.Context) {
 				s.Store.Sample()
 			}
 		case <-probe.C:
+			// probe after an error, and until the first sync: client-go
+			// retries a refused list for about 10 s before the reflector
+			// reports it, and the status line should not wait that long
 			s.mu.Lock()
-			failed := !s.lastErr.IsZero()
+			failed, synced := !s.lastErr.IsZero(), s.synced
 			s.mu.Unlock()
-			if !failed {
+			if !failed && synced {
 				continue
 			}
 			if _, err := s.Client.Discovery().ServerVersion(); err != nil {
 				s.fail("the API server", err)
 				continue
 			}
+			if !failed {
+				continue
+			}
 			s.mu.Lock()
 			recent := time.Since(s.lastErr) < s.ProbeEvery
-			if !recent {
-				s.lastErr = time.Time{}
+			if !recent && s.synced {
+				s.lastErr, s.lastMsg = time.Time{}, ""
 			}
+			clear := !recent && s.synced
 			s.mu.Unlock()
-			if !recent {
+			if clear {
 				s.Store.SetStatus("")
 			}
 		}

@@ -139,6 +139,9 @@ func TestUnreachableServerShowsStatus(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	err := src.Start(ctx, 1500*time.Millisecond)
+	if err != nil && !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("Start's error does not carry the API error: %v", err)
+	}
 	if err == nil {
 		t.Fatal("Start on a closed port succeeded")
 	}
@@ -147,7 +150,7 @@ func TestUnreachableServerShowsStatus(t *testing.T) {
 		t.Errorf("status = %q", s.Status)
 	}
 	m := tui.New(tui.Options{Feed: store})
-	if v := tick(m); !strings.Contains(v, "reconnecting") {
+	if v := tick(m); !strings.Contains(v, "API error watching") {
 		t.Errorf("no status line on screen:\n%s", v)
 	}
 }
