@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/mlscale/mlscale/internal/keda"
+	"github.com/mlscale/mlscale/internal/strictyaml"
 )
 
 // APIService names of the metrics APIs.
@@ -275,27 +276,7 @@ func similar(a, b string) bool {
 	if strings.Contains(a, b) || strings.Contains(b, a) {
 		return true
 	}
-	return editDistance(a, b) <= 2
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return strictyaml.EditDistance(a, b) <= 2
 }
 
 // ownerOf names the adapter behind an APIService from its Service and labels.

@@ -3,7 +3,6 @@ package profile
 import (
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 
@@ -25,20 +24,11 @@ type Loaded struct {
 
 // LoadFile reads, defaults and validates a profile; "-" reads stdin from r.
 func LoadFile(path string, stdin io.Reader) (*Loaded, error) {
-	var (
-		data []byte
-		err  error
-	)
-	if path == "-" {
-		data, err = io.ReadAll(stdin)
-		path = "<stdin>"
-	} else {
-		data, err = os.ReadFile(path)
-	}
+	name, data, err := strictyaml.ReadFile(path, stdin)
 	if err != nil {
 		return nil, err
 	}
-	return Load(path, data)
+	return Load(name, data)
 }
 
 // Load decodes data (named file in errors) strictly, applies defaults and

@@ -3,7 +3,6 @@ package scenario
 import (
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -25,20 +24,11 @@ type Loaded struct {
 
 // LoadFile reads and validates a scenario; "-" reads stdin.
 func LoadFile(path string, stdin io.Reader) (*Loaded, error) {
-	var (
-		data []byte
-		err  error
-	)
-	if path == "-" {
-		data, err = io.ReadAll(stdin)
-		path = "<stdin>"
-	} else {
-		data, err = os.ReadFile(path)
-	}
+	name, data, err := strictyaml.ReadFile(path, stdin)
 	if err != nil {
 		return nil, err
 	}
-	return Load(path, data)
+	return Load(name, data)
 }
 
 // Load decodes data strictly and validates it; every error names the file,

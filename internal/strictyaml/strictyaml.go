@@ -90,6 +90,17 @@ func DecodeFileDoc(path string, out any) (*Doc, error) {
 	return DecodeDoc(path, data, out)
 }
 
+// ReadFile reads path, or all of stdin when path is "-" (then named
+// "<stdin>" in errors). It returns the name to use in messages.
+func ReadFile(path string, stdin io.Reader) (name string, data []byte, err error) {
+	if path == "-" {
+		data, err = io.ReadAll(stdin)
+		return "<stdin>", data, err
+	}
+	data, err = os.ReadFile(path)
+	return path, data, err
+}
+
 // DecodeReader reads all of r (named name in errors) and decodes it.
 func DecodeReader(name string, r io.Reader, out any) (*Doc, error) {
 	data, err := io.ReadAll(r)
@@ -515,7 +526,7 @@ func suggest(name string, fields map[string]reflect.Type) string {
 		if strings.EqualFold(f, name) {
 			return fmt.Sprintf(" (did you mean %q?)", f)
 		}
-		if d := editDistance(strings.ToLower(f), strings.ToLower(name)); d < bestD || d == bestD && best != "" && f < best {
+		if d := EditDistance(strings.ToLower(f), strings.ToLower(name)); d < bestD || d == bestD && best != "" && f < best {
 			best, bestD = f, d
 		}
 	}
@@ -525,7 +536,9 @@ func suggest(name string, fields map[string]reflect.Type) string {
 	return ""
 }
 
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b, used to
+// suggest the field or name a user probably meant.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
