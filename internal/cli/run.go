@@ -100,11 +100,12 @@ other sources. SIGINT or SIGTERM stops deciding and stops the workers.`,
 			} else if at < 0 && len(args) > 0 {
 				return Usagef("put the worker command after --: mlscale run -f PROFILE -- %s", strings.Join(args, " "))
 			}
-			return runRun(cmd.Context(), opts, &r, worker, cmd.Flags().Changed("file"))
+			return runRun(cmd.Context(), opts, &r, worker, cmd.Flags().Changed("file") || cmd.Flags().Changed("profile"))
 		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&r.file, "file", "f", "mlscale.yaml", "workload profile (- for stdin)")
+	f.StringVar(&r.file, "profile", "mlscale.yaml", "the same as -f")
 	f.StringVar(&r.manifests, "manifests", "", "decide with rendered manifests (a YAML file or a directory) instead of a profile")
 	f.StringVar(&r.workload, "workload", "", "the HPA or ScaledObject to run when there are several (hybrid profiles)")
 	f.StringVar(&r.target, "target", "process", "what to scale: process|deployment")
