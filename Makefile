@@ -1,4 +1,5 @@
 # mlscale developer targets. `make test` is what CI runs (.ci/run).
+SHELL   := bash
 GO      ?= go
 PKG     := github.com/mlscale/mlscale
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -35,7 +36,8 @@ vet:
 
 ## bench: run the benchmarks and print a table.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./... | tee bin/bench.txt | awk -f hack/benchtable.awk
+	@mkdir -p bin
+	set -o pipefail; $(GO) test -run '^$$' -bench . -benchmem ./... | tee bin/bench.txt | awk -f hack/benchtable.awk
 
 ## golden: refresh golden files after an intended output change.
 golden:

@@ -9,9 +9,9 @@
 		else if ($(i+1) == "allocs/op") aop = $i
 		else extra = extra sprintf("%s %s  ", $i, $(i+1))
 	}
-	rows[++n] = sprintf("%-60s %14s %10s %10s  %s", pkg "." name, ns, bop, aop, extra)
+	rows[++n] = sprintf("%-72s %14s %10s %10s  %s", pkg "." name, ns, bop, aop, extra)
 }
 END {
-	printf "%-60s %14s %10s %10s  %s\n", "BENCHMARK", "NS/OP", "B/OP", "ALLOCS/OP", "OTHER"
+	printf "%-72s %14s %10s %10s  %s\n", "BENCHMARK", "NS/OP", "B/OP", "ALLOCS/OP", "OTHER"
 	for (i = 1; i <= n; i++) print rows[i]
 }
