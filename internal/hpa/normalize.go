@@ -86,22 +86,30 @@ func defaultRules(from *autoscalingv2.HPAScalingRules, up bool) *autoscalingv2.H
 	} else {
 		to.Policies = append([]autoscalingv2.HPAScalingPolicy(nil), defaultScaleDownPolicies...)
 	}
+	return OverlayRules(to, from)
+}
+
+// OverlayRules returns a copy of base with every field that from sets taken
+// from from, field by field, as the API server defaults a partial behavior
+// (and as a profile's behavior overrides mlscale's derived one).
+func OverlayRules(base, from *autoscalingv2.HPAScalingRules) *autoscalingv2.HPAScalingRules {
+	out := *base
 	if from == nil {
-		return to
+		return &out
 	}
 	if from.SelectPolicy != nil {
-		to.SelectPolicy = from.SelectPolicy
+		out.SelectPolicy = from.SelectPolicy
 	}
 	if from.StabilizationWindowSeconds != nil {
-		to.StabilizationWindowSeconds = from.StabilizationWindowSeconds
+		out.StabilizationWindowSeconds = from.StabilizationWindowSeconds
 	}
 	if from.Policies != nil {
-		to.Policies = from.Policies
+		out.Policies = from.Policies
 	}
 	if from.Tolerance != nil {
-		to.Tolerance = from.Tolerance
+		out.Tolerance = from.Tolerance
 	}
-	return to
+	return &out
 }
 
 // normalizeLegacy mirrors normalizeDesiredReplicas (behavior == nil).

@@ -7,6 +7,8 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/mlscale/mlscale/internal/hpa"
 )
 
 // Defaults, documented in docs/profile.md.
@@ -206,28 +208,9 @@ func MergeBehavior(derived, user *autoscalingv2.HorizontalPodAutoscalerBehavior)
 	if user == nil {
 		return derived
 	}
-	merge := func(d, u *autoscalingv2.HPAScalingRules) *autoscalingv2.HPAScalingRules {
-		if u == nil {
-			return d
-		}
-		out := *d
-		if u.StabilizationWindowSeconds != nil {
-			out.StabilizationWindowSeconds = u.StabilizationWindowSeconds
-		}
-		if u.SelectPolicy != nil {
-			out.SelectPolicy = u.SelectPolicy
-		}
-		if u.Policies != nil {
-			out.Policies = u.Policies
-		}
-		if u.Tolerance != nil {
-			out.Tolerance = u.Tolerance
-		}
-		return &out
-	}
 	return &autoscalingv2.HorizontalPodAutoscalerBehavior{
-		ScaleUp:   merge(derived.ScaleUp, user.ScaleUp),
-		ScaleDown: merge(derived.ScaleDown, user.ScaleDown),
+		ScaleUp:   hpa.OverlayRules(derived.ScaleUp, user.ScaleUp),
+		ScaleDown: hpa.OverlayRules(derived.ScaleDown, user.ScaleDown),
 	}
 }
 
