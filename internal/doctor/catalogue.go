@@ -54,7 +54,7 @@ var Catalogue = []CheckInfo{
 	{ID: "CUS-003", Title: "GPU metric on pods that request no GPU", Remediation: "Request nvidia.com/gpu in the pods; dcgm-exporter attributes GPU metrics only to pods that got a GPU from the device plugin."},
 	{ID: "CUS-004", Title: "Custom metric listed late (adapter relist)", Remediation: "Wait for --metrics-relist-interval or lower it."},
 	{ID: "CUS-005", Title: "Metric value is NaN or not a number", Remediation: "Guard the query against 0/0 and empty histograms (e.g. `or vector(0)`), or upgrade the adapter."},
-	{ID: "CUS-006", Title: "HPA controller may not read the metrics API", Remediation: "Bind the HPA controller's service account to a role allowing get/list on the metrics API group."},
+	{ID: "CUS-006", Title: "HPA controller may not read the metrics API", Remediation: "Give the HPA controller's identity get/list on the metrics API group: restore the rule in ClusterRole system:controller:horizontal-pod-autoscaler (the bootstrap policy grants custom.metrics.k8s.io and external.metrics.k8s.io), or bind it to a role that grants them, like prometheus-adapter's hpa-controller-custom-metrics."},
 	{ID: "KEDA-001", Title: "KEDA installed and healthy", Remediation: "Install KEDA (its CRDs, keda-operator and keda-operator-metrics-apiserver) and make its pods Ready."},
 	{ID: "KEDA-002", Title: "External metrics API not served by KEDA", Remediation: "Point v1beta1.external.metrics.k8s.io at keda-operator-metrics-apiserver; another adapter cannot answer KEDA's HPAs."},
 	{ID: "KEDA-003", Title: "ScaledObject condition reports a failure", Remediation: "Fix the cause in the condition's message."},

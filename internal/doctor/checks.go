@@ -33,6 +33,7 @@ func Check(s *Snapshot) []Finding {
 	c.access()
 	c.apiServices()
 	c.hpaSelections()
+	c.nodeMetrics()
 	for _, h := range s.HPAs {
 		c.hpa(h)
 	}
@@ -167,7 +168,9 @@ func (c *checker) neededAPIs() map[string]Object {
 func (c *checker) hpaMessageAbout(needle string) (string, Object) {
 	for _, h := range c.s.HPAs {
 		for _, cond := range h.Status.Conditions {
-			if cond.Status == corev1.ConditionFalse && strings.Contains(cond.Message, needle) {
+			// A 403 is the authorizer's answer before any APIService is
+			// consulted: it says nothing about the API itself (CUS-006).
+			if cond.Status == corev1.ConditionFalse && strings.Contains(cond.Message, needle) && !strings.Contains(cond.Message, " is forbidden: ") {
 				return cond.Message, hpaObject(h)
 			}
 		}
@@ -623,6 +626,9 @@ func (c *checker) metricChecks(h *autoscalingv2.HorizontalPodAutoscaler, i int, 
 			if len(missing) > 0 {
 				f := newFinding("RES-005", Error, obj, fmt.Sprintf("metrics.k8s.io returned no metrics for %d ready pod(s): %s", len(missing), strings.Join(firstN(missing, 5), ", ")))
 				f.Message = quote(fail, isFailing, "metrics")
+				if on := c.podsOnUnscrapedNodes(pods); len(on) > 0 {
+					f.Evidence.Facts = append(f.Evidence.Facts, fmt.Sprintf("%d of the selected pods run on nodes metrics-server serves no NodeMetrics for (see API-004): %s", len(on), strings.Join(firstN(on, 5), ", ")))
+				}
 				note(f)
 			}
 		}
@@ -635,11 +641,17 @@ func (c *checker) metricChecks(h *autoscalingv2.HorizontalPodAutoscaler, i int, 
 		} else {
 			return ""
 		}
+		if f, ok := c.controllerDenied(h, i, fail, isFailing); ok {
+			note(f)
+		}
 		if c.s.CustomMetrics != nil && !c.s.CustomMetrics[res+"/"+name] {
 			f := newFinding("CUS-001", Error, obj, fmt.Sprintf("the custom metrics API does not list %s/%s: the adapter has no rule producing %q for %s", res, name, name, res))
 			f.Message = quote(fail, isFailing, name)
 			f.Evidence.Probe = &ProbeEvidence{Path: "/apis/custom.metrics.k8s.io/v1beta2", HTTPStatus: 200}
 			note(f)
+			if lag, ok := c.relistLag(h, name, pods); ok {
+				c.add(lag)
+			}
 		} else if p := c.s.Probes[ProbeKey(h.Namespace, "HorizontalPodAutoscaler", h.Name, i)]; p != nil {
 			if p.Err != "" || p.Items == 0 {
 				f := newFinding("CUS-002", Error, obj, fmt.Sprintf("querying %q with the HPA's selector returns %s", name, orDefault(p.Err, "no items")))
@@ -661,8 +673,11 @@ func (c *checker) metricChecks(h *autoscalingv2.HorizontalPodAutoscaler, i int, 
 			}
 		}
 	case autoscalingv2.ExternalMetricSourceType:
+		if f, ok := c.controllerDenied(h, i, fail, isFailing); ok {
+			note(f)
+		}
 		if m.External == nil || isKEDAHPA(h) {
-			return "" // KEDA's HPAs are diagnosed through their ScaledObject
+			return cause // KEDA's HPAs are diagnosed through their ScaledObject
 		}
 		if p := c.s.Probes[ProbeKey(h.Namespace, "HorizontalPodAutoscaler", h.Name, i)]; p != nil && (p.Err != "" || p.Items == 0) {
 			f := newFinding("CUS-002", Error, obj, fmt.Sprintf("querying external metric %q with the HPA's selector returns %s", m.External.Metric.Name, orDefault(p.Err, "no items")))

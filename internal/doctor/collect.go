@@ -270,7 +270,7 @@ func (col *collector) run(ctx context.Context) error {
 	}
 	col.snap.Cluster.ServerVersion = v.GitVersion
 
-	probes := []probe{pHPAs, pPods, pEvents, pDeploys, pAPISvc, pServices, pSOs, pTAs, pPodMet, pCustom, pExternal}
+	probes := []probe{pHPAs, pPods, pEvents, pDeploys, pAPISvc, pServices, pSOs, pTAs, pPodMet, pCustom, pExternal, pNodes, pNodeMet, pSAR}
 	col.accessReviews(ctx, probes)
 
 	// Discovery: served groups and stale aggregated groups (ACC-003).
@@ -443,6 +443,9 @@ func (col *collector) run(ctx context.Context) error {
 	phase2 = append(phase2, col.kedaInstall()...)
 	phase2 = append(phase2, col.kedaWebhook()...)
 	phase2 = append(phase2, col.metricProbes()...)
+	phase2 = append(phase2, col.nodeProbes()...)
+	phase2 = append(phase2, col.controllerAccess()...)
+	phase2 = append(phase2, col.adapterProbe()...)
 	col.parallel(ctx, phase2...)
 	return ctx.Err()
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,8 +41,11 @@ type cluster struct {
 	ctx context.Context
 }
 
+// The HPA controller runs as its own ServiceAccount (as kubeadm and most
+// managed clusters run it), bound by the bootstrap RBAC policy, so RBAC
+// scenarios (CUS-006) see what a real cluster sees.
 func newCluster(t *testing.T) *cluster {
-	env := testenv.Start(t, testenv.WithControllerManager())
+	env := testenv.Start(t, testenv.WithControllerManager("--use-service-account-credentials=true"))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return &cluster{t: t, env: env, ns: env.Namespace(t), ctx: ctx}
@@ -54,6 +58,12 @@ func int32p(i int32) *int32 { return &i }
 // HPA's run, so the test writes what the kubelet and the ReplicaSet
 // controller would).
 func (c *cluster) workload(name string, spec corev1.PodSpec) {
+	c.t.Helper()
+	c.workloadStarted(name, spec, time.Now().Add(-10*time.Minute))
+}
+
+// workloadStarted is workload with the pod's start time.
+func (c *cluster) workloadStarted(name string, spec corev1.PodSpec, started time.Time) {
 	c.t.Helper()
 	cs := c.env.Clientset
 	labels := map[string]string{"app": name}
@@ -77,7 +87,7 @@ func (c *cluster) workload(name string, spec corev1.PodSpec) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	start := metav1.NewTime(time.Now().Add(-10 * time.Minute))
+	start := metav1.NewTime(started)
 	p.Status = corev1.PodStatus{Phase: corev1.PodRunning, StartTime: &start,
 		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: start}}}
 	if _, err := cs.CoreV1().Pods(c.ns).UpdateStatus(c.ctx, p, metav1.UpdateOptions{}); err != nil {
@@ -291,9 +301,17 @@ func (c *cluster) waitAPIService(name, status string) {
 }
 
 // metricsServer serves metrics.k8s.io/v1beta1 PodMetrics for every pod in
-// podsByNS with the given per-container usage.
-func metricsServer(usage map[string]map[string]string) http.Handler {
+// usage with the given per-container usage, and NodeMetrics for nodes.
+func metricsServer(usage map[string]map[string]string, nodes ...string) http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("/apis/metrics.k8s.io/v1beta1/nodes", func(w http.ResponseWriter, r *http.Request) {
+		items := []map[string]any{}
+		for _, n := range nodes {
+			items = append(items, map[string]any{"metadata": map[string]any{"name": n},
+				"timestamp": time.Now().UTC().Format(time.RFC3339), "window": "20s", "usage": map[string]string{"cpu": "1", "memory": "1Gi"}})
+		}
+		writeJSON(w, 200, map[string]any{"kind": "NodeMetricsList", "apiVersion": "metrics.k8s.io/v1beta1", "metadata": map[string]any{}, "items": items})
+	})
 	mux.HandleFunc("/apis/metrics.k8s.io/v1beta1", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, resourceList("metrics.k8s.io/v1beta1", "pods", "nodes"))
 	})
@@ -423,6 +441,36 @@ func TestScenarioContainerResourceMissingContainer(t *testing.T) {
 // A Pods metric the custom metrics adapter does not serve.
 func TestScenarioCustomMetricNotServed(t *testing.T) {
 	c := newCluster(t)
+	c.customAdapter()
+	c.workload("llm", corev1.PodSpec{Containers: []corev1.Container{container("app", "200m")}})
+	c.hpa(queueHPA("llm"))
+	msg := c.waitCondition("llm", autoscalingv2.ScalingActive, "FailedGetPodsMetric", "vllm_queue_depth")
+	r := c.diagnose(nil)
+	f := expect(t, r, "CUS-001", Error, "HorizontalPodAutoscaler", "llm", "the server could not find the metric vllm_queue_depth for pods")
+	if f.Message != msg {
+		t.Errorf("CUS-001 message %q, controller %q", f.Message, msg)
+	}
+	// The pod started 10 minutes ago: not the adapter's relist lag.
+	for _, f := range r.Findings {
+		if f.ID == "CUS-004" {
+			t.Errorf("CUS-004 for a pod older than the relist interval: %+v", f)
+		}
+	}
+}
+
+// queueHPA scales on the Pods metric vllm_queue_depth (average 5).
+func queueHPA(name string) *autoscalingv2.HorizontalPodAutoscaler {
+	h := cpuHPA(name, name)
+	h.Spec.Metrics = []autoscalingv2.MetricSpec{{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricSource{
+		Metric: autoscalingv2.MetricIdentifier{Name: "vllm_queue_depth"},
+		Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: resource.NewQuantity(5, resource.DecimalSI)}}}}
+	return h
+}
+
+// customAdapter serves custom.metrics.k8s.io listing only
+// pods/vllm_num_requests_running, as Service prometheus-adapter.
+func (c *cluster) customAdapter() {
+	c.t.Helper()
 	mux := http.NewServeMux()
 	for _, v := range []string{"v1beta1", "v1beta2"} {
 		mux.HandleFunc("/apis/custom.metrics.k8s.io/"+v, func(w http.ResponseWriter, r *http.Request) {
@@ -433,19 +481,32 @@ func TestScenarioCustomMetricNotServed(t *testing.T) {
 		notFound(w, "the server could not find the metric "+r.PathValue("metric")+" for pods")
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { notFound(w, "not found") })
-	a := newAdapter(t, mux)
+	a := newAdapter(c.t, mux)
 	c.expose(a, CustomMetricsAPI, c.ns, "prometheus-adapter", true)
-	c.workload("llm", corev1.PodSpec{Containers: []corev1.Container{container("app", "200m")}})
-	h := cpuHPA("llm", "llm")
-	h.Spec.Metrics = []autoscalingv2.MetricSpec{{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricSource{
-		Metric: autoscalingv2.MetricIdentifier{Name: "vllm_queue_depth"},
-		Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: resource.NewQuantity(5, resource.DecimalSI)}}}}
-	c.hpa(h)
-	msg := c.waitCondition("llm", autoscalingv2.ScalingActive, "FailedGetPodsMetric", "vllm_queue_depth")
+}
+
+// The same metric, but the pods started a minute ago and the adapter
+// relists every 5 minutes: CUS-004 says when to look again.
+func TestScenarioCustomMetricRelistLag(t *testing.T) {
+	c := newCluster(t)
+	c.customAdapter()
+	adapterDeploy := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "prometheus-adapter", Namespace: c.ns},
+		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "prometheus-adapter"}},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "prometheus-adapter"}},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "adapter", Image: "registry.k8s.io/prometheus-adapter/prometheus-adapter:v0.12.0",
+					Args: []string{"--prometheus-url=http://prometheus.monitoring:9090", "--metrics-relist-interval=5m"}}}}}}}
+	if _, err := c.env.Clientset.AppsV1().Deployments(c.ns).Create(c.ctx, adapterDeploy, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.workloadStarted("llm", corev1.PodSpec{Containers: []corev1.Container{container("app", "200m")}}, time.Now().Add(-time.Minute))
+	c.hpa(queueHPA("llm"))
+	c.waitCondition("llm", autoscalingv2.ScalingActive, "FailedGetPodsMetric", "vllm_queue_depth")
 	r := c.diagnose(nil)
-	f := expect(t, r, "CUS-001", Error, "HorizontalPodAutoscaler", "llm", "the server could not find the metric vllm_queue_depth for pods")
-	if f.Message != msg {
-		t.Errorf("CUS-001 message %q, controller %q", f.Message, msg)
+	expect(t, r, "CUS-001", Error, "HorizontalPodAutoscaler", "llm", "the server could not find the metric vllm_queue_depth for pods")
+	f := expect(t, r, "CUS-004", Info, "HorizontalPodAutoscaler", "llm", "")
+	if !strings.Contains(f.Summary, "relist interval (5m0s)") || len(f.Evidence.Facts) == 0 ||
+		!strings.Contains(f.Evidence.Facts[0], "--metrics-relist-interval of "+c.ns+"/prometheus-adapter") {
+		t.Errorf("CUS-004 did not read the adapter's flag: %q %q", f.Summary, f.Evidence.Facts)
 	}
 }
 
@@ -650,5 +711,119 @@ func TestScenarioKEDAWebhookUnreachable(t *testing.T) {
 	f := expect(t, r, "KEDA-011", Warning, "ValidatingWebhookConfiguration", "keda-admission", "")
 	if !strings.Contains(f.Summary, c.ns+"/keda-admission-webhooks") {
 		t.Errorf("KEDA-011 summary: %q", f.Summary)
+	}
+}
+
+// node creates a Node (cluster-scoped, removed at cleanup) with its Ready
+// condition, as a kubelet would report it.
+func (c *cluster) node(name string, ready bool) {
+	c.t.Helper()
+	cs := c.env.Clientset
+	n, err := cs.CoreV1().Nodes().Create(c.ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() { _ = cs.CoreV1().Nodes().Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	st := corev1.ConditionFalse
+	if ready {
+		st = corev1.ConditionTrue
+	}
+	n.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: st, Reason: "KubeletReady",
+		LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}}
+	if _, err := cs.CoreV1().Nodes().UpdateStatus(c.ctx, n, metav1.UpdateOptions{}); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// metrics-server scrapes one GPU node's kubelet but not the other's (the
+// kubelet's serving certificate has no IP SAN): no NodeMetrics for it and
+// no PodMetrics for the model server on it.
+func TestScenarioKubeletNotScraped(t *testing.T) {
+	c := newCluster(t)
+	good, bad := c.ns+"-gpu-a", c.ns+"-gpu-b"
+	c.node(good, true)
+	c.node(bad, true)
+	a := newAdapter(t, metricsServer(map[string]map[string]string{}, good))
+	c.expose(a, ResourceMetricsAPI, c.ns, "metrics-server", true)
+	c.workload("llm", corev1.PodSpec{NodeName: bad, Containers: []corev1.Container{container("app", "200m")}})
+	c.hpa(cpuHPA("llm", "llm"))
+	msg := c.waitCondition("llm", autoscalingv2.ScalingActive, "FailedGetResourceMetric", "metrics")
+	r := c.diagnose(nil)
+	f := expect(t, r, "API-004", Error, "APIService", ResourceMetricsAPI, msg)
+	if !strings.Contains(f.Summary, "1 of 2 Ready node(s) ("+bad+")") {
+		t.Errorf("API-004 summary: %q", f.Summary)
+	}
+	if !strings.Contains(strings.Join(f.Evidence.Facts, "\n"), "llm-0 on "+bad) {
+		t.Errorf("API-004 does not tie the HPA's pod to the node: %q", f.Evidence.Facts)
+	}
+}
+
+// The HPA controller's ServiceAccount loses get/list on
+// external.metrics.k8s.io (the GKE 1.16 external-metrics-reader case): the
+// real controller gets 403 for KEDA's metric whatever serves the API.
+func TestScenarioHPAControllerForbidden(t *testing.T) {
+	c := newCluster(t)
+	cs := c.env.Clientset
+	const role = "system:controller:horizontal-pod-autoscaler"
+	cr, err := cs.RbacV1().ClusterRoles().Get(c.ctx, role, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig := cr.Rules
+	var rules []rbacv1.PolicyRule
+	for _, r := range cr.Rules {
+		if !slices.Contains(r.APIGroups, "external.metrics.k8s.io") {
+			rules = append(rules, r)
+		}
+	}
+	if len(rules) == len(orig) {
+		t.Fatalf("%s has no external.metrics.k8s.io rule to remove: %+v", role, orig)
+	}
+	cr.Rules = rules
+	if _, err := cs.RbacV1().ClusterRoles().Update(c.ctx, cr, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		_ = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 10*time.Second, true, func(ctx context.Context) (bool, error) {
+			cr, err := cs.RbacV1().ClusterRoles().Get(ctx, role, metav1.GetOptions{})
+			if err != nil {
+				return false, nil
+			}
+			cr.Rules = orig
+			_, err = cs.RbacV1().ClusterRoles().Update(ctx, cr, metav1.UpdateOptions{})
+			return err == nil, nil
+		})
+	})
+	c.workload("worker", corev1.PodSpec{Containers: []corev1.Container{container("worker", "100m")}})
+	c.scaledObject("worker", "worker", "")
+	c.hpa(kedaHPA("worker", "worker"))
+	sa := "system:serviceaccount:kube-system:horizontal-pod-autoscaler"
+	msg := c.waitCondition("keda-hpa-worker", autoscalingv2.ScalingActive, "FailedGetExternalMetric", `User "`+sa+`" cannot list resource "s0-prometheus"`)
+	r := c.diagnose(nil)
+	f := expect(t, r, "CUS-006", Error, "HorizontalPodAutoscaler", "keda-hpa-worker", msg)
+	if !strings.Contains(f.Summary, "may not list external.metrics.k8s.io/s0-prometheus in namespace "+c.ns) || !strings.Contains(f.Summary, sa) {
+		t.Errorf("CUS-006 summary: %q", f.Summary)
+	}
+	// The same cluster with the rule back: no CUS-006 (the review is
+	// answered by the real RBAC authorizer, not guessed).
+	cr, err = cs.RbacV1().ClusterRoles().Get(c.ctx, role, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr.Rules = orig
+	if _, err := cs.RbacV1().ClusterRoles().Update(c.ctx, cr, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	err = wait.PollUntilContextTimeout(c.ctx, 200*time.Millisecond, 20*time.Second, true, func(context.Context) (bool, error) {
+		for _, f := range c.diagnose(nil).Findings {
+			if f.ID == "CUS-006" {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		t.Error("CUS-006 still reported after the rule was restored")
 	}
 }

@@ -281,6 +281,19 @@ type Snapshot struct {
 	// of an HPA, or "ScaledObject" and the external metric name).
 	Probes map[string]*MetricProbe
 
+	// Nodes maps each Node's name to whether it is Ready; nil when not read
+	// (read only when some HPA needs the resource metrics API).
+	Nodes map[string]bool
+	// NodeMetrics holds the node names metrics.k8s.io returned NodeMetrics
+	// for; nil when not probed.
+	NodeMetrics map[string]bool
+	// HPAController is what the HPA controller's own identity may read
+	// through the custom and external metrics APIs; nil when not probed.
+	HPAController *ControllerAccess
+	// CustomAdapter describes the adapter behind custom.metrics.k8s.io
+	// (its relist interval); nil when not read.
+	CustomAdapter *AdapterInfo
+
 	// Skipped lists the checks that could not run.
 	Skipped []Skipped
 }
@@ -347,4 +360,53 @@ type MetricProbe struct {
 	// NaN reports a value that did not parse or parsed to the
 	// min-int64 milli sentinel prometheus-adapter used to return for NaN.
 	NaN bool
+}
+
+// ControllerAccess is the HPA controller's identity and the metric reads
+// its RBAC denies, as SubjectAccessReviews answered them (CUS-006).
+type ControllerAccess struct {
+	// User and Groups are the identity the reviews were made for.
+	User   string
+	Groups []string
+	// ServiceAccount is true when the identity is the ServiceAccount
+	// kube-system/horizontal-pod-autoscaler (kube-controller-manager
+	// --use-service-account-credentials); false for the controller
+	// manager's own user system:kube-controller-manager.
+	ServiceAccount bool
+	// Denied maps the ProbeKey of an HPA metric to the denied request.
+	Denied map[string]AccessDenial
+}
+
+// AccessDenial is one request the authorizer refuses the HPA controller.
+type AccessDenial struct {
+	// Verb, Group, Resource, Subresource, Name and Namespace are the
+	// request's attributes, as the HPA controller's metrics client makes it.
+	Verb, Group, Resource, Subresource, Name, Namespace string
+	// Reason is the authorizer's reason, often empty for RBAC.
+	Reason string
+}
+
+// String is the request in RBAC terms: `list external.metrics.k8s.io/s0-rabbitmq in namespace ml`.
+func (d AccessDenial) String() string {
+	r := d.Resource
+	if d.Subresource != "" {
+		r += "/" + d.Subresource
+	}
+	s := d.Verb + " " + d.Group + "/" + r
+	if d.Namespace != "" {
+		s += " in namespace " + d.Namespace
+	}
+	return s
+}
+
+// AdapterInfo is what doctor knows of the custom metrics adapter's
+// discovery cycle (CUS-004).
+type AdapterInfo struct {
+	// Deployment is "namespace/name" of the adapter's Deployment, when found.
+	Deployment string
+	// RelistInterval is its --metrics-relist-interval (10m when the flag
+	// is not set: prometheus-adapter's default).
+	RelistInterval time.Duration
+	// FromFlag is true when RelistInterval was read from the flag.
+	FromFlag bool
 }

@@ -1,0 +1,155 @@
+package doctor
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// nodeMetrics reports Ready nodes metrics-server serves no NodeMetrics
+// for (API-004): it cannot scrape their kubelets, so the pods on them get
+// no PodMetrics and the HPAs over those pods show <unknown>.
+func (c *checker) nodeMetrics() {
+	s := c.s
+	if s.Nodes == nil || s.NodeMetrics == nil {
+		return
+	}
+	missing := c.unscrapedNodes()
+	if len(missing) == 0 {
+		return
+	}
+	ready := 0
+	for _, r := range s.Nodes {
+		if r {
+			ready++
+		}
+	}
+	name := ResourceMetricsAPI
+	owner := "metrics-server"
+	if a := s.APIServices[ResourceMetricsAPI]; a != nil {
+		name = a.Name
+		if o := ownerOf(a); o != "a local (built-in) API" {
+			owner = o
+		}
+	}
+	obj := Object{APIVersion: "apiregistration.k8s.io/v1", Kind: "APIService", Name: name}
+	f := newFinding("API-004", Error, obj, fmt.Sprintf("%s serves no NodeMetrics for %d of %d Ready node(s) (%s): it cannot scrape their kubelets, so pods there get no PodMetrics",
+		owner, len(missing), ready, strings.Join(firstN(missing, 5), ", ")))
+	// Tie it to the HPAs whose pods run there, quoting the first one's
+	// controller message.
+	for _, h := range s.HPAs {
+		on := c.podsOnUnscrapedNodes(c.sel[key(h.Namespace, h.Name)])
+		if len(on) == 0 {
+			continue
+		}
+		f.Evidence.Facts = append(f.Evidence.Facts, fmt.Sprintf("%s: %d selected pod(s) on those nodes: %s", hpaObject(h), len(on), strings.Join(firstN(on, 3), ", ")))
+		if fail, ok := failing(h); ok && f.Message == "" && strings.Contains(fail.Message, "metrics") {
+			f.Message = fail.Message
+		}
+	}
+	f.Evidence.Facts = append(f.Evidence.Facts,
+		"the cause is in metrics-server's log: `x509: cannot validate certificate for <IP> because it doesn't contain any IP SANs`, `certificate signed by unknown authority` or `dial tcp <IP>:10250: i/o timeout`")
+	c.add(f)
+}
+
+// unscrapedNodes are the Ready nodes without NodeMetrics, sorted.
+func (c *checker) unscrapedNodes() []string {
+	var out []string
+	for n, ready := range c.s.Nodes {
+		if ready && !c.s.NodeMetrics[n] {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// podsOnUnscrapedNodes names the pods (as "pod on node") that run on a
+// Ready node without NodeMetrics.
+func (c *checker) podsOnUnscrapedNodes(pods []*corev1.Pod) []string {
+	if c.s.Nodes == nil || c.s.NodeMetrics == nil {
+		return nil
+	}
+	var out []string
+	for _, p := range pods {
+		n := p.Spec.NodeName
+		if n != "" && c.s.Nodes[n] && !c.s.NodeMetrics[n] {
+			out = append(out, p.Name+" on "+n)
+		}
+	}
+	return out
+}
+
+// controllerDenied is CUS-006 for spec.metrics[i]: the HPA controller's
+// own identity may not read the metric, so the API answers it 403 whatever
+// the adapter serves.
+func (c *checker) controllerDenied(h *autoscalingv2.HorizontalPodAutoscaler, i int, fail autoscalingv2.HorizontalPodAutoscalerCondition, isFailing bool) (Finding, bool) {
+	acc := c.s.HPAController
+	if acc == nil {
+		return Finding{}, false
+	}
+	d, ok := acc.Denied[ProbeKey(h.Namespace, "HorizontalPodAutoscaler", h.Name, i)]
+	if !ok {
+		return Finding{}, false
+	}
+	f := newFinding("CUS-006", Error, hpaObject(h), fmt.Sprintf("the HPA controller (User %q) may not %s: RBAC forbids its metric request, so spec.metrics[%d] stays <unknown>", acc.User, d, i))
+	f.Message = quote(fail, isFailing, "forbidden")
+	how := "kube-controller-manager runs without --use-service-account-credentials (no ServiceAccount kube-system/horizontal-pod-autoscaler), so the controller acts as system:kube-controller-manager"
+	if acc.ServiceAccount {
+		how = "kube-controller-manager runs with --use-service-account-credentials: the controller acts as the ServiceAccount kube-system/horizontal-pod-autoscaler, bound by ClusterRoleBinding system:controller:horizontal-pod-autoscaler"
+	}
+	f.Evidence.Facts = append(f.Evidence.Facts, how)
+	if d.Reason != "" {
+		f.Evidence.Facts = append(f.Evidence.Facts, "authorizer: "+d.Reason)
+	}
+	res := d.Resource
+	if d.Subresource != "" {
+		res += "/" + d.Subresource
+	}
+	f.Evidence.Facts = append(f.Evidence.Facts, fmt.Sprintf("check: kubectl auth can-i %s %s.%s -n %s --as=%s", d.Verb, res, d.Group, d.Namespace, acc.User))
+	return f, true
+}
+
+// relistLag is CUS-004: the metric is not listed yet, but the pods that
+// would export it started less than one relist interval ago, so the
+// adapter may simply not have relisted since (prometheus-adapter lists
+// series every --metrics-relist-interval). An info next to CUS-001: the
+// HPA fails now either way.
+func (c *checker) relistLag(h *autoscalingv2.HorizontalPodAutoscaler, metric string, pods []*corev1.Pod) (Finding, bool) {
+	if c.s.Now.IsZero() || len(pods) == 0 {
+		return Finding{}, false
+	}
+	var oldest time.Time
+	for _, p := range pods {
+		t := p.CreationTimestamp.Time
+		if p.Status.StartTime != nil && !p.Status.StartTime.IsZero() {
+			t = p.Status.StartTime.Time
+		}
+		if t.IsZero() {
+			continue
+		}
+		if oldest.IsZero() || t.Before(oldest) {
+			oldest = t
+		}
+	}
+	if oldest.IsZero() {
+		return Finding{}, false
+	}
+	relist, from := defaultRelistInterval, "prometheus-adapter's default --metrics-relist-interval"
+	if a := c.s.CustomAdapter; a != nil && a.FromFlag {
+		relist, from = a.RelistInterval, "--metrics-relist-interval of "+a.Deployment
+	}
+	age := c.s.Now.Sub(oldest)
+	if age >= relist {
+		return Finding{}, false
+	}
+	by := oldest.Add(relist).UTC().Format(time.RFC3339)
+	f := newFinding("CUS-004", Info, hpaObject(h), fmt.Sprintf("the oldest selected pod started %s ago, less than the adapter's relist interval (%s): if %q is already in Prometheus, the adapter lists it by %s; recheck then",
+		age.Truncate(time.Second), relist, metric, by))
+	f.Evidence.Facts = []string{"relist interval: " + relist.String() + " (" + from + ")"}
+	return f, true
+}

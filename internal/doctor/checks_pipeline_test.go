@@ -1,0 +1,161 @@
+package doctor
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func findings(fs []Finding, id string) []Finding {
+	var out []Finding
+	for _, f := range fs {
+		if f.ID == id {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func pipelineSnapshot() *Snapshot {
+	h := fixtureHPA("llm", "Deployment", "llm")
+	h.Status.Conditions = []autoscalingv2.HorizontalPodAutoscalerCondition{
+		cond(autoscalingv2.ScalingActive, corev1.ConditionFalse, "FailedGetResourceMetric", "the HPA was unable to compute the replica count: failed to get cpu utilization: did not receive metrics for targeted pods (pods might be unready)"),
+	}
+	p0 := fixturePod("llm-0", "llm", true, container("app", "1"))
+	p0.Spec.NodeName = "gpu-a"
+	p1 := fixturePod("llm-1", "llm", true, container("app", "1"))
+	p1.Spec.NodeName = "gpu-b"
+	return &Snapshot{
+		Now: now,
+		APIServices: map[string]*APIService{ResourceMetricsAPI: {Name: ResourceMetricsAPI, ServiceNamespace: "kube-system", ServiceName: "metrics-server",
+			Conditions: []ConditionEvidence{{Type: "Available", Status: "True", Reason: "Passed"}}}},
+		HPAs:        []*autoscalingv2.HorizontalPodAutoscaler{h},
+		Targets:     map[string]*Target{TargetKey("ml", "Deployment", "llm"): target("Deployment", "llm", "app=llm", 2)},
+		Pods:        map[string][]*corev1.Pod{"ml": {p0, p1}},
+		PodMetrics:  map[string]map[string]*PodUsage{"ml": {"llm-0": {}}},
+		Nodes:       map[string]bool{"cpu-1": true, "gpu-a": true, "gpu-b": true, "gpu-down": false},
+		NodeMetrics: map[string]bool{"cpu-1": true, "gpu-a": true},
+	}
+}
+
+func TestNodeMetricsMissing(t *testing.T) {
+	fs := Check(pipelineSnapshot())
+	got := findings(fs, "API-004")
+	if len(got) != 1 {
+		t.Fatalf("API-004 findings: %+v", got)
+	}
+	f := got[0]
+	// gpu-down is NotReady: metrics-server cannot be blamed for it.
+	if f.Severity != Error || f.Object.Name != ResourceMetricsAPI || !strings.Contains(f.Summary, "1 of 3 Ready node(s) (gpu-b)") {
+		t.Errorf("API-004: %s %s %q", f.Severity, f.Object, f.Summary)
+	}
+	if !strings.Contains(f.Message, "did not receive metrics for targeted pods") {
+		t.Errorf("API-004 does not quote the HPA: %q", f.Message)
+	}
+	if !strings.Contains(strings.Join(f.Evidence.Facts, "\n"), "HorizontalPodAutoscaler/ml/llm: 1 selected pod(s) on those nodes: llm-1 on gpu-b") {
+		t.Errorf("API-004 facts: %q", f.Evidence.Facts)
+	}
+	res := findings(fs, "RES-005")
+	if len(res) != 1 || !strings.Contains(strings.Join(res[0].Evidence.Facts, " "), "llm-1 on gpu-b") {
+		t.Errorf("RES-005 does not point at the unscraped node: %+v", res)
+	}
+}
+
+func TestNodeMetricsAllScraped(t *testing.T) {
+	s := pipelineSnapshot()
+	s.NodeMetrics["gpu-b"] = true
+	if got := findings(Check(s), "API-004"); len(got) != 0 {
+		t.Errorf("API-004 with every Ready node scraped: %+v", got)
+	}
+	s.NodeMetrics = nil // not probed
+	delete(s.Nodes, "cpu-1")
+	if got := findings(Check(s), "API-004"); len(got) != 0 {
+		t.Errorf("API-004 without NodeMetrics collected: %+v", got)
+	}
+}
+
+func TestControllerDenied(t *testing.T) {
+	h := fixtureHPA("keda-hpa-worker", "Deployment", "worker", autoscalingv2.MetricSpec{Type: autoscalingv2.ExternalMetricSourceType,
+		External: &autoscalingv2.ExternalMetricSource{Metric: autoscalingv2.MetricIdentifier{Name: "s0-rabbitmq"}}})
+	h.Labels = map[string]string{"app.kubernetes.io/managed-by": "keda-operator", "scaledobject.keda.sh/name": "worker"}
+	msg := `the HPA was unable to compute the replica count: unable to get external metric ml/s0-rabbitmq/&LabelSelector{MatchLabels:map[string]string{scaledobject.keda.sh/name: worker,},MatchExpressions:[]LabelSelectorRequirement{},}: unable to fetch metrics from external metrics API: s0-rabbitmq.external.metrics.k8s.io is forbidden: User "system:serviceaccount:kube-system:horizontal-pod-autoscaler" cannot list resource "s0-rabbitmq" in API group "external.metrics.k8s.io" in the namespace "ml"`
+	h.Status.Conditions = []autoscalingv2.HorizontalPodAutoscalerCondition{cond(autoscalingv2.ScalingActive, corev1.ConditionFalse, "FailedGetExternalMetric", msg)}
+	ok := fixtureHPA("queue", "Deployment", "queue", podsMetric("queue_depth"))
+	s := &Snapshot{Now: now, HPAs: []*autoscalingv2.HorizontalPodAutoscaler{h, ok},
+		HPAController: &ControllerAccess{User: "system:serviceaccount:kube-system:horizontal-pod-autoscaler", ServiceAccount: true,
+			Denied: map[string]AccessDenial{ProbeKey("ml", "HorizontalPodAutoscaler", "keda-hpa-worker", 0): {
+				Verb: "list", Group: "external.metrics.k8s.io", Resource: "s0-rabbitmq", Namespace: "ml"}}}}
+	fs := Check(s)
+	got := findings(fs, "CUS-006")
+	if len(got) != 1 {
+		t.Fatalf("CUS-006 findings: %+v", got)
+	}
+	f := got[0]
+	if f.Severity != Error || f.Object.Name != "keda-hpa-worker" || f.Message != msg ||
+		!strings.Contains(f.Summary, `may not list external.metrics.k8s.io/s0-rabbitmq in namespace ml`) {
+		t.Errorf("CUS-006: %s %s %q %q", f.Severity, f.Object, f.Summary, f.Message)
+	}
+	if !strings.Contains(strings.Join(f.Evidence.Facts, "\n"), "kubectl auth can-i list s0-rabbitmq.external.metrics.k8s.io -n ml --as=system:serviceaccount:kube-system:horizontal-pod-autoscaler") {
+		t.Errorf("CUS-006 facts: %q", f.Evidence.Facts)
+	}
+	// HPA-005 points at it as the cause of <unknown>.
+	var unknown []string
+	for _, f := range findings(fs, "HPA-005") {
+		unknown = append(unknown, f.Object.Name+": "+f.Summary)
+	}
+	if len(unknown) == 0 || !strings.Contains(strings.Join(unknown, "\n"), "keda-hpa-worker: spec.metrics[0] (external \"s0-rabbitmq\") shows <unknown>: see CUS-006") {
+		t.Errorf("HPA-005: %q", unknown)
+	}
+}
+
+func TestRelistLag(t *testing.T) {
+	h := fixtureHPA("llm", "Deployment", "llm", podsMetric("vllm_queue_depth"))
+	young := fixturePod("llm-0", "llm", true, container("app", "1"))
+	start := metav1.NewTime(now.Add(-3 * time.Minute))
+	young.Status.StartTime = &start
+	s := &Snapshot{Now: now, HPAs: []*autoscalingv2.HorizontalPodAutoscaler{h},
+		Targets:       map[string]*Target{TargetKey("ml", "Deployment", "llm"): target("Deployment", "llm", "app=llm", 1)},
+		Pods:          map[string][]*corev1.Pod{"ml": {young}},
+		CustomMetrics: map[string]bool{"pods/other": true},
+	}
+	got := findings(Check(s), "CUS-004")
+	if len(got) != 1 || got[0].Severity != Info || !strings.Contains(got[0].Summary, "started 3m0s ago, less than the adapter's relist interval (10m0s)") ||
+		!strings.Contains(got[0].Summary, "by 2026-01-01T12:07:00Z") {
+		t.Fatalf("CUS-004 with the default interval: %+v", got)
+	}
+	if cus := findings(Check(s), "CUS-001"); len(cus) != 1 || cus[0].Severity != Error {
+		t.Errorf("CUS-001 must stay an error next to CUS-004: %+v", cus)
+	}
+	// A shorter interval read from the adapter's flag: 3 minutes is past it.
+	s.CustomAdapter = &AdapterInfo{Deployment: "monitoring/prometheus-adapter", RelistInterval: time.Minute, FromFlag: true}
+	if got := findings(Check(s), "CUS-004"); len(got) != 0 {
+		t.Errorf("CUS-004 past a 1m relist interval: %+v", got)
+	}
+	s.CustomAdapter.RelistInterval = 5 * time.Minute
+	got = findings(Check(s), "CUS-004")
+	if len(got) != 1 || !strings.Contains(got[0].Evidence.Facts[0], "--metrics-relist-interval of monitoring/prometheus-adapter") {
+		t.Errorf("CUS-004 with the flag: %+v", got)
+	}
+}
+
+func TestRelistFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want time.Duration
+		ok   bool
+	}{
+		{[]string{"--metrics-relist-interval=1m", "--v=4"}, time.Minute, true},
+		{[]string{"--metrics-relist-interval", "30s"}, 30 * time.Second, true},
+		{[]string{"--metrics-relist-interval=banana"}, 0, false},
+		{[]string{"--metrics-max-age=5m"}, 0, false},
+	} {
+		got, ok := relistFlag(corev1.Container{Args: tc.args})
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("relistFlag(%q) = %v, %v; want %v, %v", tc.args, got, ok, tc.want, tc.ok)
+		}
+	}
+}
