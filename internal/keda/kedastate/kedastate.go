@@ -533,3 +533,22 @@ func StateOut(c *keda.Compiled, st *keda.State) StateIn {
 	}
 	return out
 }
+
+// StepInput is the Input of a ScaledObject step taken outside a snapshot
+// file, as `mlscale run` takes them live: the same engine inputs LoadFile
+// builds, so that Eval and WriteText explain the step exactly as `keda eval`
+// would for the equivalent snapshot. step is StepPoll or StepHPAQuery (then
+// hpaQueryMetric names the metric the HPA asks for). The target, readings
+// and state are copied: evaluating the Input never touches the caller's.
+func StepInput(c *keda.Compiled, step, hpaQueryMetric string, now time.Time, tgt keda.Target, readings []scalers.Reading, st *keda.State) *Input {
+	in := &Input{Version: c.Version, Now: now, Step: step, SO: c, Target: tgt,
+		Readings: append([]scalers.Reading(nil), readings...), State: st.Clone()}
+	if tgt.SpecReplicas != nil {
+		spec := *tgt.SpecReplicas
+		in.Target.SpecReplicas = &spec
+	}
+	in.File.APIVersion, in.File.Kind = APIVersion, Kind
+	in.File.KEDAVersion, in.File.Now = c.Version.String(), now.UTC().Format(time.RFC3339)
+	in.File.Step, in.File.HPAQueryMetric = step, hpaQueryMetric
+	return in
+}

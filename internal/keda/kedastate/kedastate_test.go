@@ -2,6 +2,7 @@ package kedastate
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -263,5 +264,43 @@ target: {`, 1)
 	r := Eval(in, false)
 	if r.Decision != "cooldown" || *r.CooldownEndsAt != "2026-01-01T12:03:00Z" {
 		t.Errorf("%+v", r)
+	}
+}
+
+// StepInput, built from the engine's inputs as mlscale run holds them,
+// explains a step byte for byte as `keda eval -o text` does for the
+// equivalent snapshot file, and leaves the caller's state untouched.
+func TestStepInputExplainsAsTheSnapshot(t *testing.T) {
+	files, err := filepath.Glob("../../../testdata/keda/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples: %v", err)
+	}
+	for _, f := range files {
+		in, err := LoadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.SO == nil {
+			continue
+		}
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			var want, got strings.Builder
+			if err := Eval(in, false).WriteText(&want); err != nil {
+				t.Fatal(err)
+			}
+			st := in.State.Clone()
+			before := st.Clone()
+			step := StepInput(in.SO, in.Step, in.File.HPAQueryMetric, in.Now, in.Target, in.Readings, &st)
+			if err := Eval(step, false).WriteText(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != want.String() {
+				t.Errorf("StepInput explains differently:\n--- got\n%s--- want\n%s", got.String(), want.String())
+			}
+			if st.LastActiveTime != before.LastActiveTime || st.Conditions != before.Conditions ||
+				fmt.Sprint(st.Health, st.Cached) != fmt.Sprint(before.Health, before.Cached) {
+				t.Error("evaluating the StepInput changed the caller's state")
+			}
+		})
 	}
 }
