@@ -20,6 +20,7 @@ import (
 	"github.com/mlscale/mlscale/internal/hpa"
 	"github.com/mlscale/mlscale/internal/hpa/hpastate"
 	"github.com/mlscale/mlscale/internal/keda"
+	"github.com/mlscale/mlscale/internal/keda/kedastate"
 	"github.com/mlscale/mlscale/internal/keda/scalers"
 )
 
@@ -49,8 +50,10 @@ type Config struct {
 	RabbitMQ string
 
 	DryRun bool
-	// Explain writes the full `hpa eval -o text` explanation at every
-	// rescale (always when Verbose).
+	// Explain writes the full explanation at every rescale (always when
+	// Verbose): `hpa eval -o text` for an HPA reconcile; for a ScaledObject
+	// `keda eval -o text` of the poll, and of each query of the generated
+	// HPA (step hpaQuery) before that HPA's own `hpa eval -o text`.
 	Explain, Verbose bool
 	Log              io.Writer
 }
@@ -105,6 +108,9 @@ type Loop struct {
 	kres     keda.PollResult
 	qres     keda.QueryResult
 	readings []scalers.Reading
+	// queryExplain collects the `keda eval` explanations of the HPA's
+	// queries at the reconcile in progress (only when explaining).
+	queryExplain []byte
 
 	nextHPA, nextKEDA time.Time
 	started           bool
@@ -465,6 +471,10 @@ func (l *Loop) fillReadings(ctx context.Context, now time.Time, obs *Observed) {
 func (l *Loop) pollKEDA(ctx context.Context, now time.Time, obs *Observed) {
 	spec := obs.Spec
 	tgt := keda.Target{SpecReplicas: &spec, ReadyReplicas: obs.Ready()}
+	var explain []byte
+	if l.cfg.Explain || l.cfg.Verbose {
+		explain = l.kedaExplain(now, tgt, kedastate.StepPoll, "")
+	}
 	l.kc.Poll(now, tgt, l.readings, &l.kst, &l.kres)
 	r := &l.kres
 	l.mu.Lock()
@@ -481,10 +491,35 @@ func (l *Loop) pollKEDA(ctx context.Context, now time.Time, obs *Observed) {
 		l.logf(now, "keda event %s %s: %s", e.Type, e.Reason, e.Message)
 	}
 	if r.HasScaleTo && r.ScaleTo != obs.Spec {
+		l.writeExplain(explain)
 		l.apply(ctx, now, obs, r.ScaleTo, "keda "+r.Branch.String())
 	} else {
+		if l.cfg.Verbose {
+			l.writeExplain(explain)
+		}
 		l.logf(now, "keda poll: %s (active %v, error %v), replicas %d", r.Branch, r.Active, r.Error, obs.Spec)
 	}
+}
+
+// kedaExplain renders `keda eval -o text` for the KEDA step about to run
+// (a poll, or the metrics server's answer to the HPA's query for metric),
+// on a copy of KEDA's state, so the live state is untouched.
+func (l *Loop) kedaExplain(now time.Time, tgt keda.Target, step, metric string) []byte {
+	var b bytes.Buffer
+	if err := kedastate.Eval(kedastate.StepInput(l.kc, step, metric, now, tgt, l.readings, &l.kst), false).WriteText(&b); err != nil {
+		return nil
+	}
+	return b.Bytes()
+}
+
+// writeExplain writes a multi-line explanation to the log as it is.
+func (l *Loop) writeExplain(explain []byte) {
+	if len(explain) == 0 {
+		return
+	}
+	logMu.Lock()
+	defer logMu.Unlock()
+	_, _ = l.cfg.Log.Write(explain)
 }
 
 func (l *Loop) apply(ctx context.Context, now time.Time, obs *Observed, n int32, reason string) {
@@ -534,10 +569,11 @@ func (l *Loop) reconcileHPA(ctx context.Context, now time.Time, obs *Observed) {
 	in.Now = now
 	in.Pods = l.hpaPods(obs)
 	in.Scale = hpa.Scale{SpecReplicas: obs.Spec, StatusReplicas: obs.Status, Selector: "app=" + l.hpaObj.Spec.ScaleTargetRef.Name}
+	l.queryExplain = l.queryExplain[:0]
 	l.metricInputs(ctx, now, obs)
 	var explain []byte
 	if l.cfg.Explain || l.cfg.Verbose {
-		explain = l.explain(now)
+		explain = append(append([]byte(nil), l.queryExplain...), l.explain(now)...)
 	}
 	d := hpa.Reconcile(in, &l.hst)
 	if len(d.Conditions) > 0 || d.RemoveScaledToZero {
@@ -576,18 +612,12 @@ func (l *Loop) reconcileHPA(ctx context.Context, now time.Time, obs *Observed) {
 		}
 	}
 	if d.Rescale && d.DesiredReplicas != obs.Spec {
-		if explain != nil {
-			logMu.Lock()
-			_, _ = l.cfg.Log.Write(explain)
-			logMu.Unlock()
-		}
+		l.writeExplain(explain)
 		l.apply(ctx, now, obs, d.DesiredReplicas, "hpa "+d.RescaleReason)
 		return
 	}
-	if l.cfg.Verbose && explain != nil {
-		logMu.Lock()
-		_, _ = l.cfg.Log.Write(explain)
-		logMu.Unlock()
+	if l.cfg.Verbose {
+		l.writeExplain(explain)
 	}
 	l.logf(now, "%s", summary)
 }
@@ -669,7 +699,11 @@ func (l *Loop) metricInputs(ctx context.Context, now time.Time, obs *Observed) {
 			}
 			if l.kc != nil && (l.kc.TriggerByMetric(name) >= 0 || name == keda.CompositeMetricName) {
 				spec := obs.Spec
-				l.kc.HPAQuery(name, keda.Target{SpecReplicas: &spec, ReadyReplicas: obs.Ready()}, l.readings, &l.kst, &l.qres)
+				tgt := keda.Target{SpecReplicas: &spec, ReadyReplicas: obs.Ready()}
+				if l.cfg.Explain || l.cfg.Verbose {
+					l.queryExplain = append(l.queryExplain, l.kedaExplain(now, tgt, kedastate.StepHPAQuery, name)...)
+				}
+				l.kc.HPAQuery(name, tgt, l.readings, &l.kst, &l.qres)
 				switch {
 				case l.qres.Err != "":
 					mi.FetchErr = errors.New(l.qres.Err)
