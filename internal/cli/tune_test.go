@@ -162,7 +162,10 @@ func TestTuneProgressOnlyOnATerminal(t *testing.T) {
 	if code := Run(context.Background(), ios, tuneArgs); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	if !strings.Contains(errOut.String(), "tuning [") || !strings.Contains(errOut.String(), "simulations  rung 0: best $") {
+	// Redraws are throttled to 10 per second, so which phase ("rung N" or
+	// "refining") shows depends on the machine's speed; the best so far
+	// always does.
+	if !strings.Contains(errOut.String(), "tuning [") || !strings.Contains(errOut.String(), ": best $") {
 		t.Errorf("no progress bar on a terminal:\n%q", errOut.String())
 	}
 	if strings.Contains(out.String(), "\r") {
