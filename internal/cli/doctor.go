@@ -32,6 +32,7 @@ type doctorOptions struct {
 	strict        bool
 	timeout       time.Duration
 	concurrency   int
+	checkSecrets  bool
 }
 
 func newDoctorCmd(opts *Options) *cobra.Command {
@@ -83,6 +84,7 @@ exits 0 after printing.`,
 	f.BoolVar(&d.exitZero, "exit-zero", false, "exit 0 whatever was found (the report is still printed)")
 	f.BoolVar(&d.strict, "strict", false, "exit 3 when any check was skipped")
 	f.IntVar(&d.concurrency, "concurrency", 10, "parallel API requests")
+	f.BoolVar(&d.checkSecrets, "check-secrets", false, "also check that the Secrets and keys TriggerAuthentications reference exist (needs get on secrets; reads key names, never values)")
 	cmd.AddCommand(newDoctorSnapshotCmd(opts))
 	return cmd
 }
@@ -255,7 +257,7 @@ func doctorCollect(ctx context.Context, opts *Options, d *doctorOptions) (*docto
 		return nil, &ExitError{Code: ExitCouldNotRun, Err: err}
 	}
 	snap, err := doctor.Collect(ctx, clients, doctor.Scope{
-		Namespace: ns, Concurrency: d.concurrency, ProbeTimeout: d.timeout,
+		Namespace: ns, Concurrency: d.concurrency, ProbeTimeout: d.timeout, CheckSecrets: d.checkSecrets,
 		Cluster: doctor.ClusterInfo{Context: ctxName, Server: cfg.Host},
 		Now:     opts.IO.Now(),
 	})

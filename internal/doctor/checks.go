@@ -30,6 +30,7 @@ const (
 // their deterministic order. It is pure: same snapshot, same findings.
 func Check(s *Snapshot) []Finding {
 	c := &checker{s: s}
+	c.versionSkew()
 	c.access()
 	c.apiServices()
 	c.hpaSelections()
@@ -945,7 +946,9 @@ func (c *checker) scaledObject(so *kedav1alpha1.ScaledObject) {
 				f := newFinding("KEDA-006", Error, obj, fmt.Sprintf("spec.triggers[%d] (%s) references %s %q, which does not exist: KEDA cannot build the scaler", i, t.Type, kind, ar.Name))
 				f.Evidence.Events = lastN(c.warningEvents(so.Namespace, "ScaledObject", so.Name), 3)
 				c.add(f)
+				continue
 			}
+			c.secretRefs(so, i, t.Type, kind, ar.Name, c.s.TriggerAuthSecrets[k])
 		}
 	}
 	// KEDA-007: cpu/memory triggers need requests.

@@ -2,10 +2,14 @@ package doctor
 
 import (
 	"fmt"
+	"runtime/debug"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
+	kedav1alpha1 "github.com/kedacore/keda/v2/apis/keda/v1alpha1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -152,4 +156,93 @@ func (c *checker) relistLag(h *autoscalingv2.HorizontalPodAutoscaler, metric str
 		age.Truncate(time.Second), relist, metric, by))
 	f.Evidence.Facts = []string{"relist interval: " + relist.String() + " (" + from + ")"}
 	return f, true
+}
+
+// secretRefs is the opt-in half of KEDA-006: each secretTargetRef of the
+// trigger's TriggerAuthentication names a Secret and a key that exist.
+// KEDA resolves a missing one to an empty parameter, and the scaler then
+// fails to build or to authenticate.
+func (c *checker) secretRefs(so *kedav1alpha1.ScaledObject, i int, typ, kind, ta string, refs []SecretRef) {
+	if c.s.Secrets == nil {
+		return
+	}
+	obj := soObject(so)
+	for _, r := range refs {
+		sk := c.s.Secrets[key(r.Namespace, r.Name)]
+		switch {
+		case sk == nil:
+			// not read (forbidden or failed: reported as skipped)
+		case !sk.Found:
+			f := newFinding("KEDA-006", Error, obj, fmt.Sprintf("spec.triggers[%d] (%s): %s %q takes parameter %q from Secret %s/%s, which does not exist: KEDA passes an empty %s to the scaler",
+				i, typ, kind, ta, r.Parameter, r.Namespace, r.Name, r.Parameter))
+			f.Evidence.Events = lastN(c.warningEvents(so.Namespace, "ScaledObject", so.Name), 3)
+			c.add(f)
+		case !slices.Contains(sk.Keys, r.Key):
+			has := "no keys"
+			if len(sk.Keys) > 0 {
+				has = "keys " + strings.Join(firstN(sk.Keys, 10), ", ")
+			}
+			f := newFinding("KEDA-006", Error, obj, fmt.Sprintf("spec.triggers[%d] (%s): %s %q takes parameter %q from key %q of Secret %s/%s, which has %s: KEDA passes an empty %s to the scaler",
+				i, typ, kind, ta, r.Parameter, r.Key, r.Namespace, r.Name, has, r.Parameter))
+			f.Evidence.Events = lastN(c.warningEvents(so.Namespace, "ScaledObject", so.Name), 3)
+			c.add(f)
+		}
+	}
+}
+
+// The Kubernetes releases whose HPA controller mlscale models (internal/hpa)
+// and whose messages doctor quotes and matches.
+const (
+	oldestModelledMinor = 33
+	newestModelledMinor = 37
+)
+
+// clientGoMinor is the minor version of the client-go doctor is built
+// with (v0.37.x talks to Kubernetes 1.37, supported at ±1 minor).
+var clientGoMinor = func() int {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "k8s.io/client-go" {
+				if m, ok := minorNumber(d.Version); ok {
+					return m
+				}
+			}
+		}
+	}
+	return newestModelledMinor
+}()
+
+// minorNumber reads the minor version of "v1.37.2", "v1.30.4-gke.100" or
+// client-go's "v0.37.2" (minorOf gives "1.37").
+func minorNumber(v string) (int, bool) {
+	_, m, ok := strings.Cut(minorOf(v), ".")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(m)
+	return n, err == nil
+}
+
+// versionSkew is the warning half of ACC-001: a kube-apiserver outside the
+// releases mlscale models, or more than one minor version from its
+// client-go.
+func (c *checker) versionSkew() {
+	v := c.s.Cluster.ServerVersion
+	m, ok := minorNumber(v)
+	if !ok || !strings.HasPrefix(strings.TrimPrefix(v, "v"), "1.") {
+		return
+	}
+	lo, hi := min(oldestModelledMinor, clientGoMinor-1), max(newestModelledMinor, clientGoMinor+1)
+	if m >= lo && m <= hi {
+		return
+	}
+	name := c.s.Cluster.Context
+	if name == "" {
+		name = orDefault(c.s.Cluster.Server, "cluster")
+	}
+	f := newFinding("ACC-001", Warning, Object{Kind: "Cluster", Name: name},
+		fmt.Sprintf("kube-apiserver %s is outside the releases mlscale supports (1.%d to 1.%d: the HPA controller it models, and its client-go v0.%d ±1): the controller's messages and fields may differ from what doctor matches",
+			v, lo, hi, clientGoMinor))
+	f.Remediation = "Read the findings with care, or use an mlscale release built for this Kubernetes version."
+	c.add(f)
 }

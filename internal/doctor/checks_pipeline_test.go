@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	kedav1alpha1 "github.com/kedacore/keda/v2/apis/keda/v1alpha1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -157,5 +158,58 @@ func TestRelistFlag(t *testing.T) {
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("relistFlag(%q) = %v, %v; want %v, %v", tc.args, got, ok, tc.want, tc.ok)
 		}
+	}
+}
+
+func TestVersionSkew(t *testing.T) {
+	for _, tc := range []struct {
+		server string
+		warn   bool
+	}{
+		{"v1.37.2", false},
+		{"v1.33.0", false},
+		{"v1.38.1", false},
+		{"v1.30.4-gke.1200", true},
+		{"v1.40.0", true},
+		{"", false},
+	} {
+		s := &Snapshot{Now: now, Cluster: ClusterInfo{Context: "prod", ServerVersion: tc.server}}
+		got := findings(Check(s), "ACC-001")
+		if (len(got) == 1) != tc.warn || len(got) > 1 {
+			t.Errorf("%q: ACC-001 findings %+v, want warning %v", tc.server, got, tc.warn)
+			continue
+		}
+		if tc.warn && (got[0].Severity != Warning || got[0].Object.Name != "prod" || !strings.Contains(got[0].Summary, tc.server)) {
+			t.Errorf("%q: %+v", tc.server, got[0])
+		}
+	}
+	if clientGoMinor != 37 {
+		t.Errorf("client-go minor from the build info = %d, want 37 (go.mod pins v0.37.x)", clientGoMinor)
+	}
+}
+
+func TestSecretRefsChecked(t *testing.T) {
+	so := &kedav1alpha1.ScaledObject{ObjectMeta: metav1.ObjectMeta{Name: "worker", Namespace: "ml"},
+		Spec: kedav1alpha1.ScaledObjectSpec{ScaleTargetRef: &kedav1alpha1.ScaleTarget{Name: "worker"},
+			Triggers: []kedav1alpha1.ScaleTriggers{{Type: "rabbitmq", Metadata: map[string]string{"queueName": "jobs", "mode": "QueueLength", "value": "20"},
+				AuthenticationRef: &kedav1alpha1.AuthenticationRef{Name: "rabbitmq-auth"}}}}}
+	s := &Snapshot{Now: now, ScaledObjects: []*kedav1alpha1.ScaledObject{so},
+		TriggerAuths:       map[string]bool{"ml/rabbitmq-auth": true},
+		TriggerAuthSecrets: map[string][]SecretRef{"ml/rabbitmq-auth": {{Parameter: "host", Name: "rabbitmq", Key: "host", Namespace: "ml"}}},
+	}
+	if got := findings(Check(s), "KEDA-006"); len(got) != 0 {
+		t.Errorf("KEDA-006 with Secrets not read: %+v", got)
+	}
+	s.Secrets = map[string]*SecretKeys{"ml/rabbitmq": {Found: true, Keys: []string{"host"}}}
+	if got := findings(Check(s), "KEDA-006"); len(got) != 0 {
+		t.Errorf("KEDA-006 with the key present: %+v", got)
+	}
+	s.Secrets["ml/rabbitmq"] = &SecretKeys{Found: true, Keys: []string{"password", "username"}}
+	if got := findings(Check(s), "KEDA-006"); len(got) != 1 || !strings.Contains(got[0].Summary, "which has keys password, username") {
+		t.Errorf("KEDA-006 for a missing key: %+v", got)
+	}
+	s.Secrets["ml/rabbitmq"] = &SecretKeys{}
+	if got := findings(Check(s), "KEDA-006"); len(got) != 1 || !strings.Contains(got[0].Summary, "Secret ml/rabbitmq, which does not exist") {
+		t.Errorf("KEDA-006 for a missing Secret: %+v", got)
 	}
 }

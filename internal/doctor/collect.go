@@ -69,6 +69,9 @@ type Scope struct {
 	Cluster ClusterInfo
 	// Now overrides the collection time (tests).
 	Now time.Time
+	// CheckSecrets reads the Secrets that TriggerAuthentications reference
+	// (key names only) for KEDA-006. Opt-in: it needs get on secrets.
+	CheckSecrets bool
 }
 
 // UnreachableError is returned by Collect when the API server cannot be
@@ -415,19 +418,25 @@ func (col *collector) run(ctx context.Context) error {
 			}
 			m := map[string]bool{}
 			params := map[string][]string{}
+			secrets := map[string][]SecretRef{}
 			for _, it := range l.Items {
-				m[key(it.GetNamespace(), it.GetName())] = true
-				params[key(it.GetNamespace(), it.GetName())] = authParameterNames(it.Object["spec"])
+				k := key(it.GetNamespace(), it.GetName())
+				m[k] = true
+				params[k] = authParameterNames(it.Object["spec"])
+				secrets[k] = secretRefs(it.Object["spec"], it.GetNamespace())
 			}
 			col.call()
 			if cl, err := col.c.Dynamic.Resource(gvrClusterTA).List(ctx, metav1.ListOptions{}); err == nil {
 				for _, it := range cl.Items {
-					m[key("", it.GetName())] = true
-					params[key("", it.GetName())] = authParameterNames(it.Object["spec"])
+					k := key("", it.GetName())
+					m[k] = true
+					params[k] = authParameterNames(it.Object["spec"])
+					secrets[k] = secretRefs(it.Object["spec"], "") // KEDA's namespace, known in phase 2
 				}
 			}
 			col.mu.Lock()
 			s.TriggerAuthParams = params
+			s.TriggerAuthSecrets = secrets
 			s.TriggerAuths = m
 			col.mu.Unlock()
 		},
@@ -446,6 +455,7 @@ func (col *collector) run(ctx context.Context) error {
 	phase2 = append(phase2, col.nodeProbes()...)
 	phase2 = append(phase2, col.controllerAccess()...)
 	phase2 = append(phase2, col.adapterProbe()...)
+	phase2 = append(phase2, col.secretProbes()...)
 	col.parallel(ctx, phase2...)
 	return ctx.Err()
 }

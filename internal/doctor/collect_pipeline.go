@@ -312,3 +312,92 @@ func relistFlag(c corev1.Container) (time.Duration, bool) {
 	}
 	return 0, false
 }
+
+// kedaNamespace is where KEDA runs (its ClusterTriggerAuthentications read
+// Secrets there): the namespace of KEDA's metrics APIService, else "keda".
+func kedaNamespace(s *Snapshot) string {
+	if a := s.APIServices[ExternalMetricsAPI]; a != nil && ownerOf(a) == "keda" && a.ServiceNamespace != "" {
+		return a.ServiceNamespace
+	}
+	return "keda"
+}
+
+// secretRefs reads spec.secretTargetRef of a (Cluster)TriggerAuthentication.
+func secretRefs(spec any, ns string) []SecretRef {
+	m, _ := spec.(map[string]any)
+	refs, _ := m["secretTargetRef"].([]any)
+	var out []SecretRef
+	for _, r := range refs {
+		rm, _ := r.(map[string]any)
+		p, _ := rm["parameter"].(string)
+		n, _ := rm["name"].(string)
+		k, _ := rm["key"].(string)
+		if n != "" {
+			out = append(out, SecretRef{Parameter: p, Name: n, Key: k, Namespace: ns})
+		}
+	}
+	return out
+}
+
+var pSecrets = probe{name: "get secrets", checks: []string{"KEDA-006"}}
+
+// secretProbes GETs each Secret a TriggerAuthentication used by a
+// ScaledObject references (opt-in), keeping only its key names.
+func (col *collector) secretProbes() []func(context.Context) {
+	s := col.snap
+	if s.TriggerAuthSecrets == nil {
+		return nil
+	}
+	// ClusterTriggerAuthentications read Secrets in KEDA's namespace,
+	// known once the APIServices are listed.
+	for k, refs := range s.TriggerAuthSecrets {
+		if strings.HasPrefix(k, "/") {
+			for i := range refs {
+				refs[i].Namespace = kedaNamespace(s)
+			}
+		}
+	}
+	if !col.sc.CheckSecrets {
+		return nil
+	}
+	want := map[string]bool{}
+	for _, so := range s.ScaledObjects {
+		for _, t := range so.Spec.Triggers {
+			if t.AuthenticationRef == nil {
+				continue
+			}
+			for _, r := range s.TriggerAuthSecrets[authKey(so.Namespace, t.AuthenticationRef)] {
+				want[key(r.Namespace, r.Name)] = true
+			}
+		}
+	}
+	s.Secrets = map[string]*SecretKeys{}
+	var fns []func(context.Context)
+	for k := range want {
+		ns, name, _ := strings.Cut(k, "/")
+		fns = append(fns, func(ctx context.Context) {
+			col.call()
+			sec, err := col.c.Kube.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+			sk := &SecretKeys{}
+			switch {
+			case err == nil:
+				sk.Found = true
+				for k := range sec.Data {
+					sk.Keys = append(sk.Keys, k)
+				}
+				for k := range sec.StringData {
+					sk.Keys = append(sk.Keys, k)
+				}
+				sort.Strings(sk.Keys)
+			case apierrors.IsNotFound(err):
+			default:
+				col.failed(probe{name: pSecrets.name + " " + k, checks: pSecrets.checks}, err)
+				return
+			}
+			col.mu.Lock()
+			s.Secrets[k] = sk
+			col.mu.Unlock()
+		})
+	}
+	return fns
+}

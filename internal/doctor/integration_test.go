@@ -154,6 +154,13 @@ func (c *cluster) waitCondition(name string, typ autoscalingv2.HorizontalPodAuto
 // diagnose runs Collect and Check as the admin user (or cfg).
 func (c *cluster) diagnose(cfg *rest.Config) *Report {
 	c.t.Helper()
+	return c.diagnoseScope(cfg, Scope{})
+}
+
+// diagnoseScope is diagnose with more Scope settings (the namespace and
+// the probe timeout are set here).
+func (c *cluster) diagnoseScope(cfg *rest.Config, sc Scope) *Report {
+	c.t.Helper()
 	if cfg == nil {
 		cfg = c.env.Config
 	}
@@ -161,7 +168,8 @@ func (c *cluster) diagnose(cfg *rest.Config) *Report {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	snap, err := Collect(c.ctx, cl, Scope{Namespace: c.ns, ProbeTimeout: 10 * time.Second})
+	sc.Namespace, sc.ProbeTimeout = c.ns, 10*time.Second
+	snap, err := Collect(c.ctx, cl, sc)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -535,6 +543,61 @@ func TestScenarioMissingTriggerAuthentication(t *testing.T) {
 	f := expect(t, r, "KEDA-006", Error, "ScaledObject", "worker", "")
 	if !strings.Contains(f.Summary, `"rabbitmq-auth"`) {
 		t.Errorf("KEDA-006 summary: %q", f.Summary)
+	}
+}
+
+// TriggerAuthentications whose Secret is missing, or lacks the key: found
+// only with --check-secrets (Scope.CheckSecrets), which reads key names.
+func TestScenarioTriggerAuthenticationSecrets(t *testing.T) {
+	c := newCluster(t)
+	ta := func(name, secret, key string) {
+		u := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "keda.sh/v1alpha1", "kind": "TriggerAuthentication",
+			"metadata": map[string]any{"name": name, "namespace": c.ns},
+			"spec":     map[string]any{"secretTargetRef": []any{map[string]any{"parameter": "host", "name": secret, "key": key}}},
+		}}
+		if _, err := c.env.Dynamic.Resource(gvrTriggerAuth).Namespace(c.ns).Create(c.ctx, u, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "rabbitmq", Namespace: c.ns}, Data: map[string][]byte{"amqp-url": []byte("amqp://user:hunter2@rabbitmq:5672/")}}
+	if _, err := c.env.Clientset.CoreV1().Secrets(c.ns).Create(c.ctx, sec, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ta("no-secret", "rabbitmq-creds", "host")
+	ta("wrong-key", "rabbitmq", "host")
+	ta("good", "rabbitmq", "amqp-url")
+	for _, w := range []string{"a", "b", "c"} {
+		c.workload("worker-"+w, corev1.PodSpec{Containers: []corev1.Container{container("worker", "100m")}})
+	}
+	c.scaledObject("worker-a", "worker-a", "no-secret")
+	c.scaledObject("worker-b", "worker-b", "wrong-key")
+	c.scaledObject("worker-c", "worker-c", "good")
+
+	// Without the opt-in, Secrets are not read.
+	for _, f := range c.diagnose(nil).Findings {
+		if f.ID == "KEDA-006" {
+			t.Errorf("KEDA-006 without --check-secrets: %+v", f)
+		}
+	}
+	r := c.diagnoseScope(nil, Scope{CheckSecrets: true})
+	f := expect(t, r, "KEDA-006", Error, "ScaledObject", "worker-a", "")
+	if !strings.Contains(f.Summary, `parameter "host" from Secret `+c.ns+`/rabbitmq-creds, which does not exist`) {
+		t.Errorf("missing Secret: %q", f.Summary)
+	}
+	f = expect(t, r, "KEDA-006", Error, "ScaledObject", "worker-b", "")
+	if !strings.Contains(f.Summary, `key "host" of Secret `+c.ns+`/rabbitmq, which has keys amqp-url`) {
+		t.Errorf("missing key: %q", f.Summary)
+	}
+	var b strings.Builder
+	_ = Render(&b, "json", r, RenderOptions{})
+	if strings.Contains(b.String(), "hunter2") {
+		t.Error("the report contains a Secret's value")
+	}
+	for _, f := range r.Findings {
+		if f.ID == "KEDA-006" && f.Object.Name == "worker-c" {
+			t.Errorf("KEDA-006 for a TriggerAuthentication whose Secret and key exist: %+v", f)
+		}
 	}
 }
 

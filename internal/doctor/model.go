@@ -253,7 +253,14 @@ type Snapshot struct {
 	// TriggerAuthParams are the parameter names each TriggerAuthentication
 	// provides (same keys as TriggerAuths); doctor never reads the values.
 	TriggerAuthParams map[string][]string
-	Deployments       map[string]*appsv1.Deployment
+	// TriggerAuthSecrets are the secretTargetRef entries of each
+	// TriggerAuthentication (same keys as TriggerAuths).
+	TriggerAuthSecrets map[string][]SecretRef
+	// Secrets maps "namespace/name" of each Secret a referenced
+	// TriggerAuthentication names to its key names (never its values);
+	// nil when not read (opt-in: Scope.CheckSecrets, --check-secrets).
+	Secrets     map[string]*SecretKeys
+	Deployments map[string]*appsv1.Deployment
 	// KEDADeployments are the Deployments of the namespace that serves
 	// external.metrics.k8s.io when it is KEDA's (keda-operator and its
 	// metrics server); nil when not read.
@@ -360,6 +367,22 @@ type MetricProbe struct {
 	// NaN reports a value that did not parse or parsed to the
 	// min-int64 milli sentinel prometheus-adapter used to return for NaN.
 	NaN bool
+}
+
+// SecretRef is one secretTargetRef of a TriggerAuthentication: KEDA sets
+// the trigger's Parameter from Key of Secret Name.
+type SecretRef struct {
+	Parameter, Name, Key string
+	// Namespace is the Secret's namespace: the TriggerAuthentication's, or
+	// KEDA's own for a ClusterTriggerAuthentication.
+	Namespace string
+}
+
+// SecretKeys is what doctor read of a Secret: whether it exists and its
+// key names.
+type SecretKeys struct {
+	Found bool
+	Keys  []string
 }
 
 // ControllerAccess is the HPA controller's identity and the metric reads
