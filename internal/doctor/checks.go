@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/mlscale/mlscale/internal/hpa"
 	"github.com/mlscale/mlscale/internal/keda"
 	"github.com/mlscale/mlscale/internal/strictyaml"
 )
@@ -583,7 +584,7 @@ func (c *checker) metricChecks(h *autoscalingv2.HorizontalPodAutoscaler, i int, 
 		}
 		if util {
 			for _, p := range pods {
-				if miss := missingRequests(&p.Spec, res, container); len(miss) > 0 {
+				if miss := hpa.MissingRequests(&p.Spec, res, container); len(miss) > 0 {
 					f := newFinding("RES-001", Error, obj, fmt.Sprintf("Pod %s has no %s request in container(s) %s: utilisation cannot be computed", p.Name, res, strings.Join(miss, ", ")))
 					f.Message = quote(fail, isFailing, "missing request for")
 					if f.Message == "" {
@@ -697,44 +698,20 @@ func firstN(s []string, n int) []string {
 	return s
 }
 
+// hasContainer reports whether a ContainerResource metric's container is
+// one the controller looks at: an app container or a native sidecar.
 func hasContainer(spec *corev1.PodSpec, name string) bool {
 	for _, c := range spec.Containers {
 		if c.Name == name {
 			return true
 		}
 	}
-	return false
-}
-
-// missingRequests lists the containers whose request for res is missing,
-// as the HPA controller computes requests: regular containers and
-// restartable init containers (native sidecars), unless pod-level
-// resources set the request; only the named container for a
-// ContainerResource metric.
-func missingRequests(spec *corev1.PodSpec, res corev1.ResourceName, container string) []string {
-	if spec.Resources != nil && container == "" {
-		if _, ok := spec.Resources.Requests[res]; ok {
-			return nil
-		}
-	}
-	var miss []string
-	check := func(c corev1.Container) {
-		if container != "" && c.Name != container {
-			return
-		}
-		if _, ok := c.Resources.Requests[res]; !ok {
-			miss = append(miss, c.Name)
-		}
-	}
 	for _, c := range spec.InitContainers {
-		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-			check(c)
+		if c.Name == name && c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			return true
 		}
 	}
-	for _, c := range spec.Containers {
-		check(c)
-	}
-	return miss
+	return false
 }
 
 func requestsGPU(spec *corev1.PodSpec) bool {
@@ -958,7 +935,7 @@ func (c *checker) scaledObject(so *kedav1alpha1.ScaledObject) {
 				continue
 			}
 			ctr := t.Metadata["containerName"]
-			for _, name := range missingRequests(&target.Template.Spec, corev1.ResourceName(t.Type), ctr) {
+			for _, name := range hpa.MissingRequests(&target.Template.Spec, corev1.ResourceName(t.Type), ctr) {
 				f := newFinding("KEDA-007", Error, obj, fmt.Sprintf("a %s trigger, but container %s of %s has no %s request", t.Type, name, target.Name, t.Type))
 				f.Message = fmt.Sprintf("the scaledobject has a %v trigger but the container %s doesn't have the %v request defined", t.Type, name, t.Type)
 				c.add(f)

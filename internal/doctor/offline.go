@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/mlscale/mlscale/internal/generate"
+	"github.com/mlscale/mlscale/internal/hpa"
 	"github.com/mlscale/mlscale/internal/keda"
 	"github.com/mlscale/mlscale/internal/strictyaml"
 )
@@ -451,7 +452,7 @@ func (c *offline) hpa(m *Manifest, h *autoscalingv2.HorizontalPodAutoscaler) {
 		if !util {
 			continue
 		}
-		if miss := missingRequests(&w.template.Spec, res, container); len(miss) > 0 {
+		if miss := hpa.MissingRequests(&w.template.Spec, res, container); len(miss) > 0 {
 			c.add(m, "RES-001", Error, field, fmt.Sprintf("%s utilisation, but container(s) %s of %s %s (%s:%d) request no %s: the HPA will show <unknown> (\"missing request for %s in container %s of Pod ...\")", res, strings.Join(miss, ", "), ref.Kind, ref.Name, w.m.File, w.m.Line, res, res, miss[0]), "")
 		}
 	}
@@ -493,7 +494,7 @@ func (c *offline) scaledObject(m *Manifest, so *kedav1alpha1.ScaledObject) {
 		if t.Type != "cpu" && t.Type != "memory" {
 			continue
 		}
-		for _, name := range missingRequests(&w.template.Spec, corev1.ResourceName(t.Type), t.Metadata["containerName"]) {
+		for _, name := range hpa.MissingRequests(&w.template.Spec, corev1.ResourceName(t.Type), t.Metadata["containerName"]) {
 			c.add(m, "KEDA-007", Error, fmt.Sprintf("spec.triggers[%d].type", i), fmt.Sprintf("a %s trigger, but container %s of %s %s (%s:%d) has no %s request", t.Type, name, kind, ref.Name, w.m.File, w.m.Line, t.Type),
 				fmt.Sprintf("the scaledobject has a %v trigger but the container %s doesn't have the %v request defined", t.Type, name, t.Type))
 		}

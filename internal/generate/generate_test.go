@@ -5,7 +5,11 @@ import (
 	"testing"
 
 	kedav1alpha1 "github.com/kedacore/keda/v2/apis/keda/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mlscale/mlscale/internal/profile"
 	"github.com/mlscale/mlscale/templates"
@@ -138,5 +142,29 @@ func TestScaledObjectValidatedByKEDAEngine(t *testing.T) {
 	_, err = r.Render(load(t, "batch-queue"))
 	if err == nil || !strings.Contains(err.Error(), "IdleReplicaCount=1 must be less than MinReplicaCount=") {
 		t.Fatalf("error: %v", err)
+	}
+}
+
+// A native sidecar without a cpu request breaks a cpu Utilization target
+// exactly as the HPA controller computes it (hpa.MissingRequests), and a
+// ContainerResource target only looks at its own container.
+func TestRequestsForUtilizationFollowsTheController(t *testing.T) {
+	always := corev1.ContainerRestartPolicyAlways
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "llm"}}
+	d.Spec.Template.Spec = corev1.PodSpec{
+		InitContainers: []corev1.Container{{Name: "proxy", RestartPolicy: &always}},
+		Containers: []corev1.Container{{Name: "vllm", Resources: corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4")}}}},
+	}
+	util := autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr(int32(70))}
+	errs := requestsForUtilization([]autoscalingv2.MetricSpec{{Type: autoscalingv2.ResourceMetricSourceType,
+		Resource: &autoscalingv2.ResourceMetricSource{Name: corev1.ResourceCPU, Target: util}}}, d)
+	if len(errs) != 1 || errs[0].Field != "spec.metrics[0].resource.name" || !strings.Contains(errs[0].Detail, `container "proxy" of Deployment llm has no cpu request`) {
+		t.Errorf("Resource cpu with a sidecar lacking a request: %v", errs)
+	}
+	errs = requestsForUtilization([]autoscalingv2.MetricSpec{{Type: autoscalingv2.ContainerResourceMetricSourceType,
+		ContainerResource: &autoscalingv2.ContainerResourceMetricSource{Name: corev1.ResourceCPU, Container: "vllm", Target: util}}}, d)
+	if len(errs) != 0 {
+		t.Errorf("ContainerResource on the requested container: %v", errs)
 	}
 }

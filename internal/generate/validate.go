@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/mlscale/mlscale/internal/hpa"
 	"github.com/mlscale/mlscale/internal/keda"
 	"github.com/mlscale/mlscale/internal/strictyaml"
 )
@@ -270,18 +271,26 @@ func validateRules(r *autoscalingv2.HPAScalingRules, p *field.Path) field.ErrorL
 }
 
 // requestsForUtilization: a Utilization target divides usage by the
-// containers' requests; without them the HPA reports <unknown>.
+// containers' requests; without them the HPA reports <unknown>. The rule
+// is the HPA engine's (hpa.MissingRequests: native sidecars, pod-level
+// requests, ContainerResource's named container), the one doctor applies.
 func requestsForUtilization(ms []autoscalingv2.MetricSpec, d *appsv1.Deployment) field.ErrorList {
 	var list field.ErrorList
 	for i, m := range ms {
-		if m.Type != autoscalingv2.ResourceMetricSourceType || m.Resource == nil || m.Resource.Target.Type != autoscalingv2.UtilizationMetricType {
+		var res corev1.ResourceName
+		var container string
+		var path *field.Path
+		switch {
+		case m.Type == autoscalingv2.ResourceMetricSourceType && m.Resource != nil && m.Resource.Target.Type == autoscalingv2.UtilizationMetricType:
+			res, path = m.Resource.Name, field.NewPath("spec", "metrics").Index(i).Child("resource", "name")
+		case m.Type == autoscalingv2.ContainerResourceMetricSourceType && m.ContainerResource != nil && m.ContainerResource.Target.Type == autoscalingv2.UtilizationMetricType:
+			res, container, path = m.ContainerResource.Name, m.ContainerResource.Container, field.NewPath("spec", "metrics").Index(i).Child("containerResource", "name")
+		default:
 			continue
 		}
-		for _, c := range d.Spec.Template.Spec.Containers {
-			if _, ok := c.Resources.Requests[m.Resource.Name]; !ok {
-				list = append(list, field.Invalid(field.NewPath("spec", "metrics").Index(i).Child("resource", "name"), m.Resource.Name,
-					fmt.Sprintf("container %q of Deployment %s has no %s request: the HPA would show <unknown> (missing request for %s)", c.Name, d.Name, m.Resource.Name, m.Resource.Name)))
-			}
+		for _, c := range hpa.MissingRequests(&d.Spec.Template.Spec, res, container) {
+			list = append(list, field.Invalid(path, res,
+				fmt.Sprintf("container %q of Deployment %s has no %s request: the HPA would show <unknown> (missing request for %s)", c, d.Name, res, res)))
 		}
 	}
 	return list

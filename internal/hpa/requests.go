@@ -97,3 +97,35 @@ func computeRequest(spec *corev1.PodSpec, res corev1.ResourceName, container str
 	}
 	return e
 }
+
+// MissingRequests lists the containers of spec whose request for res the
+// HPA controller (current release: pod-level requests honoured, native
+// sidecars counted) finds missing when it computes utilisation: every app
+// container and every restartable init container, or only the one named
+// for a ContainerResource metric. Nil when the controller gets a request
+// (from the containers or the pod-level resources), and when the named
+// container is absent (that error is "container not found", not a missing
+// request). Doctor and generate share this rule with Reconcile.
+func MissingRequests(spec *corev1.PodSpec, res corev1.ResourceName, container string) []string {
+	if spec == nil || computeRequest(spec, res, container, true, false).errKind != 1 {
+		return nil
+	}
+	var miss []string
+	check := func(c *corev1.Container) {
+		if container != "" && c.Name != container {
+			return
+		}
+		if _, ok := c.Resources.Requests[res]; !ok {
+			miss = append(miss, c.Name)
+		}
+	}
+	for k := range spec.Containers {
+		check(&spec.Containers[k])
+	}
+	for k := range spec.InitContainers {
+		if c := &spec.InitContainers[k]; c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			check(c)
+		}
+	}
+	return miss
+}
