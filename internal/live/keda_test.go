@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -153,5 +154,42 @@ func TestDryRun(t *testing.T) {
 	}
 	if st := loop.Status(); st.Desired != 4 || st.Decisions != 1 {
 		t.Errorf("status: desired %d decisions %d", st.Desired, st.Decisions)
+	}
+}
+
+// At 0 replicas the HPA does not query (ScalingDisabled), so only KEDA's
+// polls count a failing trigger's failures (v2.19+): with failureThreshold 3
+// and a 30 s pollingInterval the fourth failing poll, at +90 s, falls back
+// and activates; HPA reconciles at 0 replicas must not count (they did:
+// activation came at +30 s).
+func TestKEDAFallbackFromZeroCountsOnlyPolls(t *testing.T) {
+	ready, fail := int64(0), true
+	srv := rabbitServer(t, &ready, &fail)
+	so := rabbitSO(0, 10, true)
+	so.Spec.PollingInterval = ptr(int32(30))
+	tgt := &fakeTarget{}
+	var log strings.Builder
+	defer func() {
+		if t.Failed() {
+			t.Log(log.String())
+		}
+	}()
+	loop, err := NewLoop(Config{ScaledObject: so, Target: tgt, Log: &log, SyncPeriod: 15 * time.Second,
+		RabbitMQ: strings.Replace(srv.URL, "http://", "http://guest:secret@", 1), Fetcher: &Fetcher{Timeout: time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s := 0; s <= 90; s += 5 {
+		if err := loop.Step(context.Background(), t0.Add(time.Duration(s)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if s < 90 && tgt.spec != 0 {
+			t.Fatalf("activated at +%ds, before the fourth failing poll (scales %v)", s, tgt.scales)
+		}
+	}
+	// the poll activates to 1; the HPA, reconciling in the same tick, gets
+	// the fallback metric and lands on fallback.replicas 2
+	if fmt.Sprint(tgt.scales) != "[1 2]" || !strings.Contains(log.String(), "ScaledObjectFallbackActivated") {
+		t.Errorf("fourth failing poll at +90s: scales %v, want [1 2] (fallback activates from 0, then the HPA lands on 2)", tgt.scales)
 	}
 }

@@ -698,6 +698,12 @@ func (l *Loop) metricInputs(ctx context.Context, now time.Time, obs *Observed) {
 				name = ms.Object.Metric.Name
 			}
 			if l.kc != nil && (l.kc.TriggerByMetric(name) >= 0 || name == keda.CompositeMetricName) {
+				if obs.Spec == 0 {
+					// KEDA's HPA has minReplicas ≥ 1: at 0 replicas its
+					// scaling is disabled and it asks KEDA for nothing, so
+					// no failure is counted here (only polls count)
+					continue
+				}
 				spec := obs.Spec
 				tgt := keda.Target{SpecReplicas: &spec, ReadyReplicas: obs.Ready()}
 				if l.cfg.Explain || l.cfg.Verbose {
