@@ -268,6 +268,7 @@ func (c *checker) apiServiceCause(a *APIService, av ConditionEvidence, obj Objec
 	case "MissingEndpoints", "EndpointsNotFound":
 		f := newFinding("API-003", Error, obj, fmt.Sprintf("Service %s/%s has no ready endpoints: the adapter's pods are not running or not Ready", a.ServiceNamespace, a.ServiceName))
 		f.Message = av.Message
+		f.Evidence.Facts = c.adapterPodFacts(a)
 		c.add(f)
 	}
 }

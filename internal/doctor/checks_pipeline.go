@@ -12,6 +12,7 @@ import (
 	kedav1alpha1 "github.com/kedacore/keda/v2/apis/keda/v1alpha1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 // nodeMetrics reports Ready nodes metrics-server serves no NodeMetrics
@@ -245,4 +246,79 @@ func (c *checker) versionSkew() {
 			v, lo, hi, clientGoMinor))
 	f.Remediation = "Read the findings with care, or use an mlscale release built for this Kubernetes version."
 	c.add(f)
+}
+
+// adapterPodFacts follows an APIService's Service to the pods its selector
+// matches and says, per pod, why it is not an endpoint (API-003).
+func (c *checker) adapterPodFacts(a *APIService) []string {
+	svc := c.s.Services[key(a.ServiceNamespace, a.ServiceName)]
+	pods, read := c.s.AdapterPods[a.ServiceNamespace]
+	if svc == nil || !read {
+		return nil
+	}
+	if len(svc.Spec.Selector) == 0 {
+		return []string{fmt.Sprintf("Service %s/%s has no selector: its endpoints are managed by hand (or by the adapter's chart) and none is ready", svc.Namespace, svc.Name)}
+	}
+	sel := labels.SelectorFromSet(svc.Spec.Selector)
+	var facts []string
+	matched := 0
+	for _, p := range pods {
+		if !sel.Matches(labels.Set(p.Labels)) {
+			continue
+		}
+		matched++
+		if matched > 5 {
+			continue
+		}
+		facts = append(facts, "Pod "+p.Name+": "+podHealth(p))
+	}
+	if matched > 5 {
+		facts = append(facts, fmt.Sprintf("and %d more pods", matched-5))
+	}
+	if matched == 0 {
+		facts = append(facts, fmt.Sprintf("no pod in %s matches the Service's selector %s: the adapter is not running (scaled to 0, failed to schedule) or its labels differ", svc.Namespace, sel))
+	}
+	return facts
+}
+
+// podHealth is kubectl's view of a pod in one phrase: phase, ready
+// containers, the first waiting or terminated reason, restarts.
+func podHealth(p *corev1.Pod) string {
+	ready, total := 0, len(p.Spec.Containers)
+	var restarts int32
+	why := ""
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.Ready {
+			ready++
+		}
+		restarts += cs.RestartCount
+		if why != "" {
+			continue
+		}
+		switch {
+		case cs.State.Waiting != nil && cs.State.Waiting.Reason != "":
+			why = cs.State.Waiting.Reason
+			if m := cs.State.Waiting.Message; m != "" {
+				why += " (" + m + ")"
+			}
+		case cs.LastTerminationState.Terminated != nil && cs.LastTerminationState.Terminated.Reason != "":
+			why = "last terminated: " + cs.LastTerminationState.Terminated.Reason
+		}
+	}
+	s := fmt.Sprintf("%s, %d/%d ready", orDefault(string(p.Status.Phase), "Pending"), ready, total)
+	if p.DeletionTimestamp != nil {
+		s += ", terminating"
+	}
+	if why != "" {
+		s += ", " + why
+	}
+	if restarts > 0 {
+		s += fmt.Sprintf(", %d restarts", restarts)
+	}
+	for _, cond := range p.Status.Conditions {
+		if cond.Type == corev1.PodScheduled && cond.Status == corev1.ConditionFalse && cond.Message != "" {
+			s += ", unschedulable: " + cond.Message
+		}
+	}
+	return s
 }

@@ -213,3 +213,33 @@ func TestSecretRefsChecked(t *testing.T) {
 		t.Errorf("KEDA-006 for a missing Secret: %+v", got)
 	}
 }
+
+func TestAdapterPodsExplainMissingEndpoints(t *testing.T) {
+	crash := fixturePod("metrics-server-7d9f-x2x", "metrics-server", false)
+	crash.Namespace = "kube-system"
+	crash.Spec.Containers = []corev1.Container{{Name: "metrics-server"}}
+	crash.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "metrics-server", RestartCount: 7,
+		State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff", Message: "back-off 5m0s restarting failed container"}}}}
+	other := fixturePod("coredns-0", "coredns", true)
+	other.Namespace = "kube-system"
+	s := &Snapshot{Now: now,
+		APIServices: map[string]*APIService{ResourceMetricsAPI: {Name: ResourceMetricsAPI, ServiceNamespace: "kube-system", ServiceName: "metrics-server",
+			Conditions: []ConditionEvidence{{Type: "Available", Status: "False", Reason: "MissingEndpoints", Message: `endpoints for service/metrics-server in "kube-system" have no addresses with port name "https"`}}}},
+		Services: map[string]*corev1.Service{"kube-system/metrics-server": {ObjectMeta: metav1.ObjectMeta{Name: "metrics-server", Namespace: "kube-system"},
+			Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "metrics-server"}}}},
+		AdapterPods: map[string][]*corev1.Pod{"kube-system": {crash, other}},
+	}
+	got := findings(Check(s), "API-003")
+	if len(got) != 1 {
+		t.Fatalf("API-003: %+v", got)
+	}
+	want := "Pod metrics-server-7d9f-x2x: Running, 0/1 ready, CrashLoopBackOff (back-off 5m0s restarting failed container), 7 restarts"
+	if len(got[0].Evidence.Facts) != 1 || got[0].Evidence.Facts[0] != want {
+		t.Errorf("API-003 facts %q, want [%q]", got[0].Evidence.Facts, want)
+	}
+	s.AdapterPods["kube-system"] = []*corev1.Pod{other}
+	got = findings(Check(s), "API-003")
+	if len(got) != 1 || !strings.Contains(strings.Join(got[0].Evidence.Facts, ""), "no pod in kube-system matches the Service's selector app=metrics-server") {
+		t.Errorf("API-003 without pods: %+v", got)
+	}
+}

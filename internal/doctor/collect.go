@@ -726,6 +726,22 @@ func (col *collector) serviceProbes() []func(context.Context) {
 				s.Services[key(svc.Namespace, svc.Name)] = svc
 			}
 			col.mu.Unlock()
+			// The adapter's pods, for API-003's evidence.
+			col.call()
+			pl, err := col.c.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+			if col.failed(probe{name: "list pods in " + ns, checks: []string{"API-003"}}, err) {
+				return
+			}
+			pods := make([]*corev1.Pod, len(pl.Items))
+			for i := range pl.Items {
+				pods[i] = &pl.Items[i]
+			}
+			col.mu.Lock()
+			if s.AdapterPods == nil {
+				s.AdapterPods = map[string][]*corev1.Pod{}
+			}
+			s.AdapterPods[ns] = pods
+			col.mu.Unlock()
 		})
 	}
 	return fns

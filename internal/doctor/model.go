@@ -244,6 +244,9 @@ type Snapshot struct {
 	// Services by key, in the namespaces of the metrics APIServices and of
 	// the diagnosed objects.
 	Services map[string]*corev1.Service
+	// AdapterPods are the pods of the namespaces of unavailable metrics
+	// APIServices (API-003 follows Service -> pods), by namespace.
+	AdapterPods map[string][]*corev1.Pod
 
 	HPAs          []*autoscalingv2.HorizontalPodAutoscaler
 	ScaledObjects []*kedav1alpha1.ScaledObject

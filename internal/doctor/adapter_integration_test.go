@@ -1,0 +1,57 @@
+package doctor
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// metrics-server is installed but its pod crash-loops: the Service has no
+// endpoints, the aggregator marks the APIService unavailable, and the HPA
+// cannot read cpu. Doctor follows APIService -> Service -> pods and says
+// why the pod is not an endpoint.
+func TestScenarioAdapterPodCrashLooping(t *testing.T) {
+	c := newCluster(t)
+	cs := c.env.Clientset
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "metrics-server", Namespace: c.ns},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"k8s-app": "metrics-server"},
+			Ports: []corev1.ServicePort{{Name: "https", Port: 443, TargetPort: intstr.FromString("https")}}}}
+	if _, err := cs.CoreV1().Services(c.ns).Create(c.ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "metrics-server-6f8c-q7z", Namespace: c.ns, Labels: map[string]string{"k8s-app": "metrics-server"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "metrics-server", Image: "registry.k8s.io/metrics-server/metrics-server:v0.8.0"}}}}
+	p, err := cs.CoreV1().Pods(c.ns).Create(c.ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := metav1.NewTime(time.Now().Add(-5 * time.Minute))
+	p.Status = corev1.PodStatus{Phase: corev1.PodRunning, StartTime: &start,
+		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionFalse, LastTransitionTime: start}},
+		ContainerStatuses: []corev1.ContainerStatus{{Name: "metrics-server", Image: pod.Spec.Containers[0].Image, RestartCount: 5,
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff", Message: "back-off 2m40s restarting failed container=metrics-server"}}}}}
+	if _, err := cs.CoreV1().Pods(c.ns).UpdateStatus(c.ctx, p, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c.apiService(ResourceMetricsAPI, c.ns, "metrics-server", nil)
+	c.waitAPIService(ResourceMetricsAPI, "False")
+	c.workload("llm", corev1.PodSpec{Containers: []corev1.Container{container("app", "200m")}})
+	c.hpa(cpuHPA("llm", "llm"))
+	c.waitCondition("llm", autoscalingv2.ScalingActive, "FailedGetResourceMetric", "pods.metrics.k8s.io")
+	r := c.diagnose(nil)
+	f := expect(t, r, "API-003", Error, "APIService", ResourceMetricsAPI, "")
+	facts := strings.Join(f.Evidence.Facts, "\n")
+	if !strings.Contains(facts, "Pod metrics-server-6f8c-q7z: Running, 0/1 ready, CrashLoopBackOff (back-off 2m40s restarting failed container=metrics-server), 5 restarts") {
+		t.Errorf("API-003 does not follow the Service to its pod: %q", f.Evidence.Facts)
+	}
+	// The aggregator's own words are quoted on API-002.
+	a := expect(t, r, "API-002", Error, "APIService", ResourceMetricsAPI, "metrics-server")
+	if len(a.Evidence.Conditions) != 1 || (a.Evidence.Conditions[0].Reason != "MissingEndpoints" && a.Evidence.Conditions[0].Reason != "EndpointsNotFound") {
+		t.Errorf("API-002 reason: %+v", a.Evidence.Conditions)
+	}
+}
