@@ -193,3 +193,39 @@ func TestKEDAFallbackFromZeroCountsOnlyPolls(t *testing.T) {
 		t.Errorf("fourth failing poll at +90s: scales %v, want [1 2] (fallback activates from 0, then the HPA lands on 2)", tgt.scales)
 	}
 }
+
+// The ScaledObject is created when the scaler starts: initialCooldownPeriod
+// counts from then, so an object that was never active is not scaled to
+// zero before it ends (the explanation says so, with the start time).
+func TestKEDAInitialCooldownFromStart(t *testing.T) {
+	ready, fail := int64(0), false
+	srv := rabbitServer(t, &ready, &fail)
+	so := rabbitSO(0, 10, false)
+	so.Spec.InitialCooldownPeriod = ptr(int32(60))
+	tgt := &fakeTarget{spec: 1}
+	var log strings.Builder
+	defer func() {
+		if t.Failed() {
+			t.Log(log.String())
+		}
+	}()
+	loop, err := NewLoop(Config{ScaledObject: so, Target: tgt, Log: &log, Explain: true,
+		RabbitMQ: strings.Replace(srv.URL, "http://", "http://guest:secret@", 1), Fetcher: &Fetcher{Timeout: time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s := 0; s <= 65; s += 5 {
+		if err := loop.Step(context.Background(), t0.Add(time.Duration(s)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if s <= 60 && tgt.spec != 1 {
+			t.Fatalf("scaled to %d at +%ds, inside initialCooldownPeriod", tgt.spec, s)
+		}
+	}
+	if tgt.spec != 0 {
+		t.Errorf("after initialCooldownPeriod: spec %d, want 0", tgt.spec)
+	}
+	if want := "KEDA: inactive and the cooldown is over (never active; created 2026-03-01T12:00:00Z + initialCooldownPeriod 1m0s < now) → scales the target from 1 to 0."; !strings.Contains(log.String(), want) {
+		t.Errorf("the scale-in explanation is missing %q", want)
+	}
+}

@@ -278,7 +278,10 @@ func (l *Loop) Step(ctx context.Context, now time.Time) error {
 		l.started = true
 		l.nextHPA, l.nextKEDA = now, now
 		if l.kc != nil {
+			// the object is created when the scaler starts: KEDA counts
+			// initialCooldownPeriod from then
 			l.kc.SO.CreationTimestamp = metav1.NewTime(now)
+			l.kc.Created = now
 		}
 	}
 	l.sampleGPUs(ctx, now)
