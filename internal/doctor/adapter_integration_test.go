@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -53,5 +54,58 @@ func TestScenarioAdapterPodCrashLooping(t *testing.T) {
 	a := expect(t, r, "API-002", Error, "APIService", ResourceMetricsAPI, "metrics-server")
 	if len(a.Evidence.Conditions) != 1 || (a.Evidence.Conditions[0].Reason != "MissingEndpoints" && a.Evidence.Conditions[0].Reason != "EndpointsNotFound") {
 		t.Errorf("API-002 reason: %+v", a.Evidence.Conditions)
+	}
+}
+
+// kedaMetricsServer is a stand-in for keda-operator-metrics-apiserver: it
+// answers each external metric by ScaledObject name (the label selector
+// KEDA's HPAs use) with a value, NaN, or KEDA's error for a lost target.
+func kedaMetricsServer(values map[string]string) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/apis/external.metrics.k8s.io/v1beta1", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, resourceList("external.metrics.k8s.io/v1beta1", "externalmetrics"))
+	})
+	mux.HandleFunc("/apis/external.metrics.k8s.io/v1beta1/namespaces/{ns}/{metric}", func(w http.ResponseWriter, r *http.Request) {
+		so := strings.TrimPrefix(r.URL.Query().Get("labelSelector"), "scaledobject.keda.sh/name=")
+		v, ok := values[so]
+		if !ok || v == "error" {
+			msg := "error when getting metric values metric:" + r.PathValue("metric") + " encountered error: prometheus metrics 'prometheus' target may be lost, the result is empty"
+			writeJSON(w, 500, metav1.Status{TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}, Status: "Failure", Message: msg, Reason: metav1.StatusReasonInternalError, Code: 500})
+			return
+		}
+		writeJSON(w, 200, map[string]any{"kind": "ExternalMetricValueList", "apiVersion": "external.metrics.k8s.io/v1beta1", "metadata": map[string]any{},
+			"items": []any{map[string]any{"metricName": r.PathValue("metric"), "metricLabels": map[string]string{}, "timestamp": time.Now().UTC().Format(time.RFC3339), "value": v}}})
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { notFound(w, "not found") })
+	return mux
+}
+
+// KEDA's metrics server answers the HPA with the scaler's error (the
+// Prometheus target is lost) for one ScaledObject and with a NaN for
+// another: doctor queries each external metric with KEDA's selector, as
+// the HPA does, and quotes the answer (KEDA-008, KEDA-009).
+func TestScenarioKEDAMetricErrorAndNaN(t *testing.T) {
+	c := newCluster(t)
+	a := newAdapter(t, kedaMetricsServer(map[string]string{"lost": "error", "nan": "NaN", "ok": "7"}))
+	c.expose(a, ExternalMetricsAPI, c.ns, "keda-operator-metrics-apiserver", true)
+	for _, n := range []string{"lost", "nan", "ok"} {
+		c.workload(n, corev1.PodSpec{Containers: []corev1.Container{container("worker", "100m")}})
+		c.scaledObject(n, n, "")
+		c.hpa(kedaHPA(n, n))
+	}
+	msg := c.waitCondition("keda-hpa-lost", autoscalingv2.ScalingActive, "FailedGetExternalMetric", "target may be lost")
+	r := c.diagnose(nil)
+	f := expect(t, r, "KEDA-008", Error, "ScaledObject", "lost", "prometheus metrics 'prometheus' target may be lost, the result is empty")
+	if !strings.Contains(msg, f.Message) {
+		t.Errorf("KEDA-008 quotes %q; the HPA controller got %q", f.Message, msg)
+	}
+	if f.Evidence.Probe == nil || f.Evidence.Probe.HTTPStatus != 500 || !strings.Contains(f.Evidence.Probe.Path, "labelSelector=scaledobject.keda.sh%2Fname%3Dlost") {
+		t.Errorf("KEDA-008 probe: %+v", f.Evidence.Probe)
+	}
+	expect(t, r, "KEDA-009", Warning, "ScaledObject", "nan", "")
+	for _, f := range r.Findings {
+		if f.Object.Name == "ok" && (f.ID == "KEDA-008" || f.ID == "KEDA-009") {
+			t.Errorf("finding for the healthy ScaledObject: %+v", f)
+		}
 	}
 }

@@ -971,8 +971,15 @@ func (col *collector) get(ctx context.Context, path string, out any) (int, error
 		}
 	}
 	var code int
-	raw, err := req.Do(ctx).StatusCode(&code).Raw()
+	res := req.Do(ctx).StatusCode(&code)
+	raw, err := res.Raw()
 	if err != nil {
+		// Raw gives the generic error of the status code ("an error on
+		// the server (\"unknown\")" for a 500); Error decodes the Status
+		// the adapter sent, which is what the HPA controller quotes.
+		if serr := res.Error(); serr != nil {
+			err = serr
+		}
 		return code, err
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
