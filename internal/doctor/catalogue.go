@@ -47,7 +47,7 @@ var Catalogue = []CheckInfo{
 	{ID: "RES-001", Title: "Container without a request for the metric's resource", Remediation: "Set resources.requests for the resource on every container, including injected and native sidecars (or set pod-level resources).", Offline: true},
 	{ID: "RES-002", Title: "ContainerResource names a missing container", Remediation: "Use the name of a container that exists in every selected pod.", Offline: true},
 	{ID: "RES-003", Title: "Selector matches pods of another workload", Remediation: "Make the target's selector unique (add a label only this workload's pods carry)."},
-	{ID: "RES-004", Title: "Selected pods unready or initialising", Remediation: "Give model servers a readiness probe that turns Ready when the model is loaded and a startupProbe for the load time; the HPA ignores unready pods' CPU."},
+	{ID: "RES-004", Title: "Selected pods unready or initialising", Remediation: "Give model servers a readiness probe that turns Ready when the model is loaded and a startupProbe for the load time; the HPA ignores unready pods' CPU.", Offline: true},
 	{ID: "RES-005", Title: "Resource metrics missing for selected pods", Remediation: "Check metrics-server's logs and that the kubelet reports pod stats (cgroup driver, container runtime)."},
 	{ID: "CUS-001", Title: "Custom metric not served for the resource", Remediation: "Fix the adapter rule (seriesQuery, name.matches, resources.overrides) so the metric is listed for the right resource; note the adapter's relist interval."},
 	{ID: "CUS-002", Title: "Custom metric query with the HPA's selector fails", Remediation: "Map the series' labels to namespace and pod in the adapter rule (e.g. exported_pod for dcgm-exporter behind honorLabels: false)."},
@@ -68,6 +68,7 @@ var Catalogue = []CheckInfo{
 	{ID: "KEDA-011", Title: "KEDA admission webhook unreachable", Remediation: "Make keda-admission-webhooks Ready and reachable from the API server on port 9443."},
 	{ID: "KEDA-012", Title: "Old KEDA API group keda.k8s.io", Remediation: "Use apiVersion keda.sh/v1alpha1 (KEDA v2); keda.k8s.io is KEDA v1 and no longer served.", Offline: true},
 	{ID: "KEDA-014", Title: "KEDA annotation on the wrong object", Remediation: "Put autoscaling.keda.sh/paused (and paused-replicas) on the ScaledObject; KEDA ignores them on the workload.", Offline: true},
+	{ID: "KEDA-015", Title: "Trigger setting that does not do what it seems", Remediation: "Drop metadata KEDA no longer reads; for a Prometheus average use sum(...) with AverageValue, or metricType: Value.", Offline: true},
 }
 
 var catalogueIndex = func() map[string]*CheckInfo {

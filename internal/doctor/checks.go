@@ -909,6 +909,12 @@ func (c *checker) scaledObject(so *kedav1alpha1.ScaledObject) {
 			}
 		}
 	}
+	// KEDA-015: trigger settings that do not do what they seem.
+	for i, t := range so.Spec.Triggers {
+		for _, a := range keda.TriggerAdvice(t) {
+			c.add(newFinding("KEDA-015", Warning, obj, fmt.Sprintf("spec.triggers[%d].%s (%s): %s", i, a.Field, t.Type, a.Message)))
+		}
+	}
 	// KEDA-006: authentication references.
 	if c.s.TriggerAuths != nil {
 		for i, t := range so.Spec.Triggers {

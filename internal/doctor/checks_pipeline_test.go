@@ -243,3 +243,14 @@ func TestAdapterPodsExplainMissingEndpoints(t *testing.T) {
 		t.Errorf("API-003 without pods: %+v", got)
 	}
 }
+
+func TestLiveTriggerAdvice(t *testing.T) {
+	so := &kedav1alpha1.ScaledObject{ObjectMeta: metav1.ObjectMeta{Name: "batch", Namespace: "ml"},
+		Spec: kedav1alpha1.ScaledObjectSpec{ScaleTargetRef: &kedav1alpha1.ScaleTarget{Name: "batch"},
+			Triggers: []kedav1alpha1.ScaleTriggers{{Type: "prometheus", Metadata: map[string]string{
+				"serverAddress": "http://prometheus:9090", "threshold": "70", "query": `avg(gpu_utilization{job="ml-inference"})`}}}}}
+	got := findings(Check(&Snapshot{Now: now, ScaledObjects: []*kedav1alpha1.ScaledObject{so}}), "KEDA-015")
+	if len(got) != 1 || got[0].Severity != Warning || !strings.Contains(got[0].Summary, "spec.triggers[0].metadata.query (prometheus): an avg(...) query") {
+		t.Errorf("KEDA-015: %+v", got)
+	}
+}

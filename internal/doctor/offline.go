@@ -312,6 +312,31 @@ type workload struct {
 	template *corev1.PodTemplateSpec
 	replicas *int32
 	labels   map[string]string
+	started  bool // startup checked
+}
+
+// slowStartDelay is the liveness initialDelaySeconds from which doctor
+// reads the delay as a guess at a model's load time.
+const slowStartDelay = 60
+
+// startup is RES-004 on an autoscaled workload's template: a liveness
+// probe whose initialDelaySeconds guesses the model-load time, with no
+// startupProbe. Every replica the autoscaler adds must load the model; one
+// slower than the guess is killed and restarted before it turns Ready.
+func (c *offline) startup(w *workload, by string) {
+	if w.started {
+		return
+	}
+	w.started = true
+	for i, ctr := range w.template.Spec.Containers {
+		lp := ctr.LivenessProbe
+		if lp == nil || ctr.StartupProbe != nil || lp.InitialDelaySeconds < slowStartDelay {
+			continue
+		}
+		c.add(w.m, "RES-004", Warning, fmt.Sprintf("spec.template.spec.containers[%d].livenessProbe.initialDelaySeconds", i),
+			fmt.Sprintf("container %s: livenessProbe.initialDelaySeconds %d guesses the model-load time and there is no startupProbe: a replica %s adds that loads slower (a cold node pulling the weights) is killed and restarted before it is Ready, and one that loads faster is not probed meanwhile",
+				ctr.Name, lp.InitialDelaySeconds, by), "")
+	}
 }
 
 // CheckManifests runs the checks that need no cluster over a manifest set
@@ -427,6 +452,7 @@ func (c *offline) hpa(m *Manifest, h *autoscalingv2.HorizontalPodAutoscaler) {
 		}
 		return
 	}
+	c.startup(w, "HPA "+h.Name)
 	if w.replicas != nil {
 		c.add(w.m, "HPA-009", Info, "spec.replicas", fmt.Sprintf("spec.replicas is set while HPA %s scales this %s: every apply (GitOps sync) resets the HPA's replica count", h.Name, ref.Kind), "")
 	}
@@ -468,6 +494,9 @@ func (c *offline) scaledObject(m *Manifest, so *kedav1alpha1.ScaledObject) {
 		c.add(m, "KEDA-010", Error, field, "KEDA rejects this ScaledObject", err.Error())
 	}
 	for i, t := range so.Spec.Triggers {
+		for _, a := range keda.TriggerAdvice(t) {
+			c.add(m, "KEDA-015", Warning, fmt.Sprintf("spec.triggers[%d].%s", i, a.Field), fmt.Sprintf("trigger %d (%s): %s", i, t.Type, a.Message), "")
+		}
 		if ar := t.AuthenticationRef; ar != nil {
 			k := key(m.Namespace, ar.Name)
 			if ar.Kind == "ClusterTriggerAuthentication" {
@@ -490,6 +519,7 @@ func (c *offline) scaledObject(m *Manifest, so *kedav1alpha1.ScaledObject) {
 		}
 		return
 	}
+	c.startup(w, "ScaledObject "+so.Name)
 	for i, t := range so.Spec.Triggers {
 		if t.Type != "cpu" && t.Type != "memory" {
 			continue

@@ -167,3 +167,40 @@ items:
 		t.Fatalf("no RES-001 at list.yaml:21: %+v", r.Findings)
 	}
 }
+
+// The reference article's own manifests (testdata/doctor/article): doctor
+// finds the mistakes docs/article.md lists that show in manifests alone.
+func TestOfflineArticle(t *testing.T) {
+	r := offlineReport(t, "article")
+	var b bytes.Buffer
+	if err := Render(&b, "table", r, RenderOptions{Version: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	golden.Assert(t, "offline/article.table", b.Bytes())
+	want := []struct {
+		id, object, file string
+		line             int
+	}{
+		{"KEDA-014", "Deployment/ml-workloads/hybrid-ml-service", "hybrid-ml-service.yaml", 6},             // 1. paused annotation on a Deployment
+		{"KEDA-015", "ScaledObject/ml-workloads/ml-batch-processor-scaler", "ml-batch-processor.yaml", 26}, // 3. metricName
+		{"KEDA-015", "ScaledObject/ml-workloads/ml-batch-processor-scaler", "ml-batch-processor.yaml", 28}, // 4. avg() with AverageValue
+		{"HPA-009", "PodDisruptionBudget/ml-workloads/ml-inference-pdb", "ml-inference-pdb.yaml", 7},       // 5. minAvailable 2 = minReplicas
+		{"RES-004", "Deployment/ml-workloads/ml-inference-service", "ml-inference-service.yaml", 38},       // 6. initialDelaySeconds, no startupProbe
+	}
+	for _, w := range want {
+		found := false
+		for _, f := range r.Findings {
+			if f.ID == w.id && f.Object.String() == w.object && f.Location != nil &&
+				f.Location.File == manifests+"/article/"+w.file && f.Location.Line == w.line && f.Severity == Warning {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no warning %s for %s at %s:%d", w.id, w.object, w.file, w.line)
+		}
+	}
+	// Nothing there is an error the API server or KEDA would reject.
+	if max, _ := r.Max(); max != Warning {
+		t.Errorf("max severity %v, want warning", max)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/mlscale/mlscale/internal/keda"
 	"github.com/mlscale/mlscale/internal/profile"
 )
 
@@ -292,8 +293,6 @@ func kedaTriggers(l *profile.Loaded, triggers []profile.Trigger, withMetrics boo
 	return out
 }
 
-var droppedMetadata = map[string][]string{"prometheus": {"metricName"}, "rabbitmq": {"queueLength"}}
-
 func scaledObjectFor(l *profile.Loaded, name string, r profile.Replicas, k *profile.KEDA, triggers []profile.Trigger) (*ScaledObject, []TriggerAuthentication) {
 	so := &ScaledObject{
 		Name: name, MinReplicaCount: *r.Min, MaxReplicaCount: r.Max,
@@ -313,7 +312,7 @@ func scaledObjectFor(l *profile.Loaded, name string, r profile.Replicas, k *prof
 		for k, v := range t.Metadata {
 			meta[k] = v
 		}
-		for _, d := range droppedMetadata[t.Type] {
+		for _, d := range keda.DroppedMetadata(t.Type) {
 			delete(meta, d)
 		}
 		tr := map[string]any{"type": t.Type, "metadata": meta}

@@ -5,9 +5,12 @@ import (
 	"strconv"
 	"strings"
 
+	kedav1alpha1 "github.com/kedacore/keda/v2/apis/keda/v1alpha1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/mlscale/mlscale/internal/keda"
 	"github.com/mlscale/mlscale/internal/strictyaml"
 )
 
@@ -17,7 +20,6 @@ type triggerRule struct {
 	required [][]string // each entry: one of these keys must be present
 	numeric  []string   // keys that must parse as numbers when present
 	enums    map[string][]string
-	dropped  map[string]string // keys KEDA no longer reads, with the reason
 }
 
 var triggerRules = map[string]triggerRule{
@@ -25,7 +27,6 @@ var triggerRules = map[string]triggerRule{
 		required: [][]string{{"queueName"}, {"host", "hostFromEnv", "@auth:host"}},
 		numeric:  []string{"value", "activationValue"},
 		enums:    map[string][]string{"mode": {"QueueLength", "MessageRate"}, "protocol": {"auto", "amqp", "http"}},
-		dropped:  map[string]string{"queueLength": "replaced by mode: QueueLength with value"},
 	},
 	"kafka": {
 		required: [][]string{{"bootstrapServers", "bootstrapServersFromEnv", "@auth:bootstrapServers"}, {"consumerGroup", "consumerGroupFromEnv"}},
@@ -36,7 +37,6 @@ var triggerRules = map[string]triggerRule{
 		required: [][]string{{"serverAddress"}, {"query"}, {"threshold"}},
 		numeric:  []string{"threshold", "activationThreshold"},
 		enums:    map[string][]string{"ignoreNullValues": {"true", "false"}},
-		dropped:  map[string]string{"metricName": "KEDA no longer reads metricName (removed in v2.12); it names the metric s<index>-prometheus itself"},
 	},
 	"aws-sqs-queue": {
 		required: [][]string{{"queueURL", "queueURLFromEnv"}, {"awsRegion"}},
@@ -110,13 +110,10 @@ func (l *Loaded) validateTriggers(errs *strictyaml.Errors, path string, triggers
 				l.errf(errs, p+".metadata."+k, "%q is not one of %s", v, strings.Join(allowed, ", "))
 			}
 		}
-		if q := strings.TrimSpace(t.Metadata["query"]); t.Type == "prometheus" && (t.MetricType == "" || t.MetricType == "AverageValue") && strings.HasPrefix(q, "avg(") {
-			l.Warnings = append(l.Warnings, l.doc.Errorf(p+".metadata.query", "an avg(...) query with metricType AverageValue never asks for more than ceil(avg/threshold) replicas: use sum(...), or metricType: Value").Error())
-		}
-		for k, why := range rule.dropped {
-			if _, ok := t.Metadata[k]; ok {
-				l.Warnings = append(l.Warnings, l.doc.Errorf(p+".metadata."+k, "dropped: %s", why).Error())
-			}
+		// KEDA's own advice on the trigger (metadata it ignores, avg with
+		// AverageValue), the rules generate and doctor apply too.
+		for _, a := range keda.TriggerAdvice(kedav1alpha1.ScaleTriggers{Type: t.Type, Metadata: t.Metadata, MetricType: autoscalingv2.MetricTargetType(t.MetricType)}) {
+			l.Warnings = append(l.Warnings, l.doc.Errorf(p+"."+a.Field, "%s", a.Message).Error())
 		}
 	}
 }
