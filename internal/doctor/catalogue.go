@@ -20,8 +20,8 @@ type CheckInfo struct {
 const DocsURL = "https://github.com/mlscale/mlscale/blob/main/docs/doctor.md"
 
 // Catalogue is the list of checks, in pipeline order. The IDs follow
-// shared/spec/doctor-tui.md §2; HPA-010 and KEDA-014 are mlscale's
-// additions for the offline mode.
+// shared/spec/doctor-tui.md §2; HPA-010, KEDA-014 and KEDA-015 are
+// mlscale's additions.
 var Catalogue = []CheckInfo{
 	{ID: "ACC-001", Title: "Cluster reachable", Remediation: "Check the kubeconfig context, the API server address and your credentials (`kubectl version`)."},
 	{ID: "ACC-002", Title: "Doctor's own permissions", Remediation: "Grant doctor read access (get/list on the listed resources) or accept that the dependent checks are skipped."},
