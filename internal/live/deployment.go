@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 )
 
 // DeploymentConfig configures the deployment target.
@@ -20,16 +22,33 @@ type DeploymentConfig struct {
 	// (0: pods are not scraped).
 	MetricsPort int32
 	MetricsPath string
+	// Metrics is a REST client of the API server through which
+	// metrics.k8s.io is read (nil: the clientset's discovery REST client).
+	Metrics rest.Interface
+	// Timeout bounds each metrics.k8s.io read (5 s when 0); a PodMetrics
+	// item older than MaxAge is stale and left out (1 min when 0).
+	Timeout, MaxAge time.Duration
 }
 
 // Deployment scales a Deployment through its scale subresource, as the HPA
 // controller and KEDA do, and lists its pods by the scale's selector.
-type Deployment struct{ cfg DeploymentConfig }
+type Deployment struct {
+	cfg DeploymentConfig
+
+	mu       sync.Mutex
+	selector string // the scale's, at the last Observe
+}
 
 // NewDeployment returns the deployment target.
 func NewDeployment(cfg DeploymentConfig) *Deployment {
 	if cfg.MetricsPath == "" {
 		cfg.MetricsPath = "/metrics"
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = time.Minute
 	}
 	return &Deployment{cfg: cfg}
 }
@@ -49,6 +68,9 @@ func (d *Deployment) Observe(ctx context.Context, _ time.Time) (Observed, error)
 		return Observed{}, err
 	}
 	o := Observed{Spec: s.Spec.Replicas, Status: s.Status.Replicas}
+	d.mu.Lock()
+	d.selector = s.Status.Selector
+	d.mu.Unlock()
 	if s.Status.Selector == "" {
 		return o, nil
 	}
@@ -58,7 +80,7 @@ func (d *Deployment) Observe(ctx context.Context, _ time.Time) (Observed, error)
 	}
 	for i := range pods.Items {
 		p := &pods.Items[i]
-		pd := Pod{Name: p.Name, Phase: p.Status.Phase, Deleting: p.DeletionTimestamp != nil}
+		pd := Pod{Name: p.Name, Phase: p.Status.Phase, Deleting: p.DeletionTimestamp != nil, Spec: &p.Spec}
 		if p.Status.StartTime != nil {
 			pd.Started = p.Status.StartTime.Time
 		}

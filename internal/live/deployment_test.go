@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -88,6 +89,11 @@ func TestDeploymentTargetScalesThroughSubresource(t *testing.T) {
 	}
 	if d, _ := env.Clientset.AppsV1().Deployments(ns).Get(ctx, "llm", metav1.GetOptions{}); *d.Spec.Replicas != 0 {
 		t.Errorf("scale to 0: %d", *d.Spec.Replicas)
+	}
+	// no metrics-server in this cluster: the resource metrics API (through
+	// the clientset's own REST client) answers 404, the HPA's fetch error
+	if _, err := tgt.PodMetrics(ctx, t0, false); err == nil || !strings.Contains(err.Error(), "could not find the requested resource") {
+		t.Errorf("PodMetrics without metrics.k8s.io: %v", err)
 	}
 	missing := NewDeployment(DeploymentConfig{Client: env.Clientset, Namespace: ns, Name: "nope"})
 	if _, err := missing.Observe(ctx, t0); err == nil {

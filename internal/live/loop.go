@@ -36,6 +36,11 @@ type Config struct {
 	SyncPeriod time.Duration
 
 	Target Target
+	// PodSpec is the pod template's spec (what generate renders, or the
+	// Deployment of --manifests): the requests of cpu and memory utilisation
+	// for the process target's workers. The deployment target's pods carry
+	// their own.
+	PodSpec *corev1.PodSpec
 	// GPU is the GPU source (gpu.Null{} when there are none).
 	GPU gpu.Source
 	// GPUMaxAge: a GPU sample older than this is stale (treated as failed).
@@ -102,6 +107,10 @@ type Loop struct {
 	hst     hpa.State
 	in      hpa.Input
 	podSpec *corev1.PodSpec
+	// needRes: the HPA reads a Resource or ContainerResource metric; res
+	// is the target's resource metrics API (nil when it has none).
+	needRes, needMem bool
+	res              ResourceSource
 
 	kc       *keda.Compiled
 	kst      keda.State
@@ -144,7 +153,11 @@ func NewLoop(cfg Config) (*Loop, error) {
 	if cfg.GPUMaxAge <= 0 {
 		cfg.GPUMaxAge = 30 * time.Second
 	}
-	l := &Loop{cfg: cfg, podSpec: &corev1.PodSpec{}, srcIdx: map[string]int{}}
+	l := &Loop{cfg: cfg, podSpec: cfg.PodSpec, srcIdx: map[string]int{}}
+	if l.podSpec == nil {
+		l.podSpec = &corev1.PodSpec{}
+	}
+	l.res, _ = cfg.Target.(ResourceSource)
 	if so := cfg.ScaledObject; so != nil {
 		opts := cfg.KEDA
 		opts.AuthParams = append([]map[string]string(nil), opts.AuthParams...)
@@ -175,6 +188,16 @@ func NewLoop(cfg Config) (*Loop, error) {
 		l.hpaObj = cfg.HPA.DeepCopy()
 	}
 	if l.hpaObj != nil {
+		for _, m := range l.hpaObj.Spec.Metrics {
+			switch {
+			case m.Type == autoscalingv2.ResourceMetricSourceType && m.Resource != nil:
+				l.needRes = true
+				l.needMem = l.needMem || m.Resource.Name == corev1.ResourceMemory
+			case m.Type == autoscalingv2.ContainerResourceMetricSourceType && m.ContainerResource != nil:
+				l.needRes = true
+				l.needMem = l.needMem || m.ContainerResource.Name == corev1.ResourceMemory
+			}
+		}
 		l.in = hpa.Input{HPA: l.hpaObj, Config: hpa.DefaultConfig(cfg.KubernetesMinor), Metrics: make([]hpa.MetricInput, len(l.hpaObj.Spec.Metrics))}
 	}
 	return l, nil
@@ -292,6 +315,9 @@ func (l *Loop) Step(ctx context.Context, now time.Time) error {
 		return err
 	}
 	l.source("target", now, nil)
+	if l.needRes && l.res != nil {
+		l.res.SampleResources(now)
+	}
 	if l.kc != nil && !now.Before(l.nextKEDA) {
 		l.fillReadings(ctx, now, &obs)
 		l.pollKEDA(ctx, now, &obs)
@@ -408,6 +434,10 @@ func (l *Loop) fillReadings(ctx context.Context, now time.Time, obs *Observed) {
 			l.source(name, now, err)
 		}
 		switch t.Type {
+		case "cpu", "memory":
+			// a Resource metric of the generated HPA (metrics-server's):
+			// KEDA never reads it
+			continue
 		case "rabbitmq":
 			base := l.cfg.RabbitMQ
 			if base == "" {
@@ -555,7 +585,11 @@ func (l *Loop) hpaPods(obs *Observed) []hpa.Pod {
 	}
 	out := make([]hpa.Pod, len(obs.Pods))
 	for i, p := range obs.Pods {
-		hp := hpa.Pod{Name: p.Name, Spec: l.podSpec, Phase: p.Phase, Deleting: p.Deleting, StartTime: p.Started, ReadyTransitionTime: p.ReadySince, Labels: sel}
+		spec := p.Spec
+		if spec == nil {
+			spec = l.podSpec
+		}
+		hp := hpa.Pod{Name: p.Name, Spec: spec, Phase: p.Phase, Deleting: p.Deleting, StartTime: p.Started, ReadyTransitionTime: p.ReadySince, Labels: sel}
 		if p.Phase == corev1.PodRunning {
 			hp.Ready = corev1.ConditionFalse
 			if p.Ready {
@@ -667,6 +701,28 @@ func (l *Loop) metricInputs(ctx context.Context, now time.Time, obs *Observed) {
 		wg.Wait()
 		return scraped
 	}
+	var pm []hpa.PodMetrics
+	var pmErr error
+	pmDone := false
+	// podMetrics is the resource metrics API's answer, read once per
+	// reconcile for every cpu and memory metric
+	podMetrics := func() ([]hpa.PodMetrics, error) {
+		if pmDone {
+			return pm, pmErr
+		}
+		pmDone = true
+		switch {
+		case l.res == nil:
+			pmErr = fmt.Errorf("the %T target has no resource metrics (cpu, memory)", l.cfg.Target)
+			return nil, pmErr
+		case l.cfg.PodSpec == nil && hasTemplatePods(obs):
+			pmErr = errors.New("no pod template for the workers' cpu and memory requests: run with -f PROFILE, or --manifests with the Deployment")
+			return nil, pmErr
+		}
+		pm, pmErr = l.res.PodMetrics(ctx, now, l.needMem)
+		l.source("resource/"+l.res.ResourceSourceName(), now, pmErr)
+		return pm, pmErr
+	}
 	for k, ms := range l.hpaObj.Spec.Metrics {
 		mi := &l.in.Metrics[k]
 		*mi = hpa.MetricInput{}
@@ -737,8 +793,36 @@ func (l *Loop) metricInputs(ctx context.Context, now time.Time, obs *Observed) {
 				mi.Values = append(mi.Values, milli(x))
 			}
 			mi.Items = len(v)
+		case autoscalingv2.ResourceMetricSourceType, autoscalingv2.ContainerResourceMetricSourceType:
+			res, container := corev1.ResourceName(""), ""
+			if ms.Resource != nil {
+				res = ms.Resource.Name
+			} else if ms.ContainerResource != nil {
+				res, container = ms.ContainerResource.Name, ms.ContainerResource.Container
+			}
+			items, err := podMetrics()
+			if err != nil {
+				mi.FetchErr = err
+				continue
+			}
+			if p, ok := l.cfg.Target.(*Process); ok && container != "" && container != p.cfg.Container {
+				mi.FetchErr = fmt.Errorf("the workers stand for container %q of the pod template; container %q is not run by mlscale run", p.cfg.Container, container)
+				continue
+			}
+			*mi = hpa.ResourceSamples(items, l.in.Pods, res, container)
 		default:
-			mi.FetchErr = fmt.Errorf("%s metrics (cpu, memory) are not read by mlscale run; use a Pods, External or GPU metric", ms.Type)
+			mi.FetchErr = fmt.Errorf("%s metrics are not read by mlscale run", ms.Type)
 		}
 	}
+}
+
+// hasTemplatePods says whether some pod takes its spec from the policy's
+// pod template (the process target's workers).
+func hasTemplatePods(obs *Observed) bool {
+	for i := range obs.Pods {
+		if obs.Pods[i].Spec == nil {
+			return true
+		}
+	}
+	return false
 }

@@ -6,8 +6,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,8 +27,14 @@ import (
 // TestMain doubles as the test worker: with MLSCALE_TEST_WORKER set, the
 // test binary serves /ready (503 while DIR/notready-NAME exists), /metrics
 // (inference_queue_depth read from DIR/queue) and /env, and exits on SIGTERM
-// unless DIR/ignoreterm exists.
+// unless DIR/ignoreterm exists. While DIR/burn-NAME exists it keeps a core
+// busy; while DIR/child-NAME exists it runs a child process (the test binary
+// again, with MLSCALE_TEST_CHILD) that burns or holds memory as that file
+// says.
 func TestMain(m *testing.M) {
+	if f := os.Getenv("MLSCALE_TEST_CHILD"); f != "" {
+		os.Exit(childLoad(f))
+	}
 	if dir := os.Getenv("MLSCALE_TEST_WORKER"); dir != "" {
 		os.Exit(testWorker(dir))
 	}
@@ -57,6 +66,7 @@ func testWorker(dir string) int {
 	})
 	srv := &http.Server{Addr: "127.0.0.1:" + os.Getenv("PORT"), Handler: mux}
 	go func() { _ = srv.ListenAndServe() }()
+	go workerLoad(dir, os.Getenv("MLSCALE_WORKER"))
 	for range term {
 		if _, err := os.Stat(filepath.Join(dir, "ignoreterm")); err == nil {
 			continue
@@ -64,6 +74,92 @@ func testWorker(dir string) int {
 		return 0
 	}
 	return 0
+}
+
+var held []byte
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// burn keeps a core busy for d.
+func burn(d time.Duration) {
+	end := time.Now().Add(d)
+	x := 1.0
+	for time.Now().Before(end) {
+		for i := 0; i < 1000; i++ {
+			x = x*1.0000001 + 1e-9
+		}
+	}
+	_ = x
+}
+
+// hold keeps mib MiB allocated and touched.
+func hold(mib int) {
+	if mib<<20 == len(held) {
+		return
+	}
+	held = nil
+	debug.FreeOSMemory()
+	if mib > 0 {
+		held = make([]byte, mib<<20)
+		for i := 0; i < len(held); i += 4096 {
+			held[i] = 1
+		}
+	}
+}
+
+// workerLoad burns while DIR/burn-NAME exists, and runs a child process
+// while DIR/child-NAME exists (see childLoad).
+func workerLoad(dir, name string) {
+	childFile := filepath.Join(dir, "child-"+name)
+	var child chan struct{}
+	for {
+		if exists(filepath.Join(dir, "burn-"+name)) {
+			burn(20 * time.Millisecond)
+		} else {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if child != nil {
+			select {
+			case <-child:
+				child = nil
+			default:
+			}
+		}
+		if child == nil && exists(childFile) {
+			exe, _ := os.Executable()
+			c := exec.Command(exe)
+			c.Env = append(os.Environ(), "MLSCALE_TEST_CHILD="+childFile)
+			if c.Start() == nil {
+				done := make(chan struct{})
+				go func() { _ = c.Wait(); close(done) }()
+				child = done
+			}
+		}
+	}
+}
+
+// childLoad is a worker's child process: it reads its file ("burn": keep a
+// core busy; "alloc N": hold N MiB) and exits once the file is gone.
+func childLoad(file string) int {
+	for {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return 0
+		}
+		cmd := strings.Fields(string(b))
+		switch {
+		case len(cmd) == 1 && cmd[0] == "burn":
+			burn(20 * time.Millisecond)
+			continue
+		case len(cmd) == 2 && cmd[0] == "alloc":
+			n, _ := strconv.Atoi(cmd[1])
+			hold(n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // fakeTarget is an in-memory scale target: every pod exists and is ready.

@@ -40,6 +40,13 @@ type ProcessConfig struct {
 	// Log receives one line per worker event.
 	Log    io.Writer
 	Client *http.Client
+	// Container is the pod template's container the workers stand for: the
+	// container named in their resource metrics ("worker" when empty).
+	Container string
+	// CPUWindow is the window of the CPU rate (DefaultCPUWindow when 0);
+	// MaxAge the age past which a worker's last /proc reading is stale
+	// (1 min when 0).
+	CPUWindow, MaxAge time.Duration
 }
 
 type worker struct {
@@ -56,6 +63,7 @@ type worker struct {
 	pending  bool // waiting for GPUs
 	done     chan struct{}
 	exitErr  error
+	cpu      cpuTrack
 }
 
 // Process runs N copies of a worker command on this machine.
@@ -73,6 +81,9 @@ type Process struct {
 	// before the next start (10 s .. 5 min); a worker that gets ready resets it.
 	backoff      time.Duration
 	backoffUntil time.Time
+
+	rd        procReader
+	sampleErr error
 }
 
 const (
@@ -109,6 +120,15 @@ func NewProcess(cfg ProcessConfig) (*Process, error) {
 	}
 	if cfg.Client == nil {
 		cfg.Client = &http.Client{}
+	}
+	if cfg.Container == "" {
+		cfg.Container = "worker"
+	}
+	if cfg.CPUWindow <= 0 {
+		cfg.CPUWindow = DefaultCPUWindow
+	}
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = time.Minute
 	}
 	return &Process{cfg: cfg}, nil
 }

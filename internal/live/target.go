@@ -22,6 +22,9 @@ type Pod struct {
 	MetricsURL string
 	// GPUs are the UUIDs of the GPUs it was given.
 	GPUs []string
+	// Spec is the pod's spec, for the requests of utilisation metrics (nil:
+	// the policy's pod template, Config.PodSpec: the process target).
+	Spec *corev1.PodSpec
 }
 
 // Observed is the scale target at one instant.
