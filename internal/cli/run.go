@@ -19,7 +19,9 @@ import (
 
 	kedav1alpha1 "github.com/kedacore/keda/v2/apis/keda/v1alpha1"
 	"github.com/spf13/cobra"
+	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -81,7 +83,9 @@ controllers' state across ticks, and act:
 Metric sources: NVML (GPU utilisation for DCGM_FI_DEV_GPU_UTIL-style metrics),
 each worker's Prometheus endpoint (Pods metrics), a Prometheus server
 (prometheus triggers, --external), the RabbitMQ management API (rabbitmq
-triggers). A failing source is handed to the HPA and KEDA engines as the
+triggers), and for cpu and memory (Resource metrics) each local worker's
+process tree in /proc (Linux; requests from the profile's pod template) or
+metrics.k8s.io for a Deployment. A failing source is handed to the HPA and KEDA engines as the
 failed metric the controllers would see.
 
 It serves /metrics (GPU gauges as mlscale_gpu_*, or dcgm-exporter's names with
@@ -148,6 +152,10 @@ type runPolicy struct {
 	readyPath string
 	port      int32
 	grace     time.Duration
+	// podSpec is the scale target's pod template (the Deployment generate
+	// renders, or the one in --manifests): the requests of cpu and memory
+	// utilisation for local workers. Nil when there is none.
+	podSpec *corev1.PodSpec
 }
 
 func runRun(ctx context.Context, opts *Options, r *runOptions, worker []string, fileSet bool) error {
@@ -226,8 +234,10 @@ func runRun(ctx context.Context, opts *Options, r *runOptions, worker []string, 
 		if r.grace > 0 {
 			grace = r.grace
 		}
+		spec, container := workerPodSpec(pol.podSpec)
+		cfg.PodSpec = spec
 		tgt, err = live.NewProcess(live.ProcessConfig{Name: pol.name, Command: worker, GPUsPerWorker: gpus, MinFreeBytes: uint64(minFree.Value()),
-			ReadyPath: ready, MetricsPath: r.metricsPath, Grace: grace, Log: logw,
+			ReadyPath: ready, MetricsPath: r.metricsPath, Grace: grace, Log: logw, Container: container, MaxAge: r.maxAge,
 			GPUs: func() ([]gpu.Device, []gpu.Sample) { return loop.GPUs() }})
 		if err != nil {
 			src.Close()
@@ -250,7 +260,8 @@ func runRun(ctx context.Context, opts *Options, r *runOptions, worker []string, 
 		if port == 0 {
 			port = pol.port
 		}
-		tgt = live.NewDeployment(live.DeploymentConfig{Client: client, Namespace: ns, Name: name, MetricsPort: port, MetricsPath: r.metricsPath})
+		tgt = live.NewDeployment(live.DeploymentConfig{Client: client, Namespace: ns, Name: name, MetricsPort: port, MetricsPath: r.metricsPath,
+			Timeout: r.timeout, MaxAge: r.maxAge})
 	}
 	cfg.Target = tgt
 	loop, err = live.NewLoop(cfg)
@@ -406,6 +417,7 @@ func runKubeClient(opts *Options, r *runOptions) (kubernetes.Interface, string, 
 func loadRunPolicy(opts *Options, r *runOptions) (*runPolicy, error) {
 	var hpas []*autoscalingv2.HorizontalPodAutoscaler
 	var sos []*kedav1alpha1.ScaledObject
+	var deps []*appsv1.Deployment
 	pol := &runPolicy{readyPath: "/ready", grace: 30 * time.Second}
 	if r.manifests != "" {
 		objs, err := readManifests(r.manifests)
@@ -418,6 +430,8 @@ func loadRunPolicy(opts *Options, r *runOptions) (*runPolicy, error) {
 				hpas = append(hpas, v)
 			case *kedav1alpha1.ScaledObject:
 				sos = append(sos, v)
+			case *appsv1.Deployment:
+				deps = append(deps, v)
 			}
 		}
 	} else {
@@ -439,6 +453,8 @@ func loadRunPolicy(opts *Options, r *runOptions) (*runPolicy, error) {
 				hpas = append(hpas, v)
 			case *kedav1alpha1.ScaledObject:
 				sos = append(sos, v)
+			case *appsv1.Deployment:
+				deps = append(deps, v)
 			}
 		}
 		s := &l.Spec
@@ -484,11 +500,34 @@ func loadRunPolicy(opts *Options, r *runOptions) (*runPolicy, error) {
 	if len(names) > 1 && r.workload == "" {
 		return nil, Usagef("several policies (%s): pick one with --workload", strings.Join(names, ", "))
 	}
+	for _, d := range deps {
+		if d.Name == pol.name && (pol.ns == "" || d.Namespace == "" || d.Namespace == pol.ns) {
+			pol.podSpec = &d.Spec.Template.Spec
+			break
+		}
+	}
 	return pol, nil
 }
 
-// readManifests decodes the HPAs and ScaledObjects of a YAML file or of the
-// *.yaml / *.yml files of a directory; other kinds are skipped.
+// workerPodSpec is the pod spec local workers stand for: the template's
+// first container (the workload; the workers do not run its other
+// containers, so their requests would not match the usage measured), with
+// the template's pod-level resources, and that container's name. Nil when
+// there is no template.
+func workerPodSpec(tmpl *corev1.PodSpec) (*corev1.PodSpec, string) {
+	if tmpl == nil || len(tmpl.Containers) == 0 {
+		return nil, ""
+	}
+	spec := &corev1.PodSpec{Containers: []corev1.Container{*tmpl.Containers[0].DeepCopy()}}
+	if tmpl.Resources != nil {
+		spec.Resources = tmpl.Resources.DeepCopy()
+	}
+	return spec, tmpl.Containers[0].Name
+}
+
+// readManifests decodes the HPAs, ScaledObjects and Deployments of a YAML
+// file or of the *.yaml / *.yml files of a directory; other kinds are
+// skipped.
 func readManifests(path string) ([]any, error) {
 	files := []string{path}
 	if st, err := os.Stat(path); err != nil {
@@ -521,10 +560,16 @@ func readManifests(path string) ([]any, error) {
 				obj = &autoscalingv2.HorizontalPodAutoscaler{}
 			case tm.Kind == "ScaledObject" && strings.HasPrefix(tm.APIVersion, "keda.sh/"):
 				obj = &kedav1alpha1.ScaledObject{}
+			case tm.Kind == "Deployment" && tm.APIVersion == "apps/v1":
+				obj = &appsv1.Deployment{}
 			default:
 				continue
 			}
-			if err := yaml.UnmarshalStrict(doc, obj); err != nil {
+			unmarshal := yaml.UnmarshalStrict
+			if tm.Kind == "Deployment" {
+				unmarshal = yaml.Unmarshal // only its pod template is read
+			}
+			if err := unmarshal(doc, obj); err != nil {
 				return nil, fmt.Errorf("%s: %s: %w", f, tm.Kind, err)
 			}
 			out = append(out, obj)

@@ -83,3 +83,46 @@ func TestRunManifestsPickPolicy(t *testing.T) {
 }
 
 func fmtSscan(s string, v *int) (int, error) { return fmt.Sscan(s, v) }
+
+// The pod template generate renders (or the Deployment of --manifests)
+// gives the workers' requests for cpu and memory utilisation: its first
+// container, which the workers stand for.
+func TestRunPolicyPodTemplate(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	pol, err := loadRunPolicy(&Options{IO: ios}, &runOptions{file: "testdata/run/resources.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, container := workerPodSpec(pol.podSpec)
+	if spec == nil || container != "inference" || len(spec.Containers) != 1 {
+		t.Fatalf("pod spec %+v, container %q", spec, container)
+	}
+	if q := spec.Containers[0].Resources.Requests.Cpu(); q.MilliValue() != 500 {
+		t.Errorf("cpu request %v", q)
+	}
+	// from rendered manifests, with a native sidecar added to the
+	// Deployment: the workers do not run it, its request is not theirs
+	code, out, errOut := runCLI(t, "generate", "-f", "testdata/run/resources.yaml")
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	out = strings.Replace(out, "      containers:\n", "      initContainers:\n        - name: sidecar\n          image: proxy:v1\n          restartPolicy: Always\n          resources: {requests: {cpu: 100m}}\n      containers:\n", 1)
+	f := filepath.Join(t.TempDir(), "all.yaml")
+	if err := os.WriteFile(f, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pol, err = loadRunPolicy(&Options{IO: ios}, &runOptions{manifests: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pol.podSpec == nil || len(pol.podSpec.InitContainers) != 1 {
+		t.Fatalf("manifests: pod spec %+v", pol.podSpec)
+	}
+	spec, container = workerPodSpec(pol.podSpec)
+	if container != "inference" || len(spec.Containers) != 1 || len(spec.InitContainers) != 0 || spec.Containers[0].Resources.Requests.Cpu().MilliValue() != 500 {
+		t.Errorf("worker container %q, spec %+v", container, spec)
+	}
+	if s, c := workerPodSpec(nil); s != nil || c != "" {
+		t.Errorf("no template: %v %q", s, c)
+	}
+}
