@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	kedav1alpha1 "github.com/kedacore/keda/v2/apis/keda/v1alpha1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -177,4 +178,43 @@ func sourceNamed(st Status, name string) *SourceStatus {
 func autoscalingv2MetricContainer(res corev1.ResourceName, container string, util int32) autoscalingv2.MetricSpec {
 	return autoscalingv2.MetricSpec{Type: autoscalingv2.ContainerResourceMetricSourceType, ContainerResource: &autoscalingv2.ContainerResourceMetricSource{
 		Name: res, Container: container, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr(util)}}}
+}
+
+// A KEDA cpu trigger is a Resource metric of the HPA KEDA generates
+// (metrics-server's, never read by KEDA): the trigger does not fail in
+// KEDA's poll, and the HPA reads it from the target's resource metrics.
+func TestKEDACPUTriggerIsResourceMetric(t *testing.T) {
+	ctx := context.Background()
+	so := rabbitSO(1, 10, false)
+	so.Spec.Triggers = []kedav1alpha1.ScaleTriggers{{Type: "cpu", MetricType: autoscalingv2.UtilizationMetricType, Metadata: map[string]string{"value": "50"}}}
+	tgt := &resFakeTarget{fakeTarget: fakeTarget{spec: 2}, cpuMill: 900}
+	var log strings.Builder
+	loop, err := NewLoop(Config{ScaledObject: so, Target: tgt, PodSpec: podSpec("worker", "1", "1Gi"), Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := loop.Step(ctx, t0); err != nil {
+		t.Fatal(err)
+	}
+	// 90 % of the request against 50 %: 2 x 1.8 -> 4
+	st := loop.Status()
+	if tgt.spec != 4 || tgt.samples != 1 || strings.Contains(log.String(), "not read by mlscale run") || sourceNamed(st, "trigger/0/cpu") != nil {
+		t.Errorf("spec %d, samples %d, sources %+v, log:\n%s", tgt.spec, tgt.samples, st.Sources, log.String())
+	}
+}
+
+// Local workers without a pod template (--manifests without the
+// Deployment) have no requests: cpu and memory fail with that reason.
+func TestResourceMetricWithoutPodTemplate(t *testing.T) {
+	tgt := &resFakeTarget{fakeTarget: fakeTarget{spec: 2}, cpuMill: 900}
+	loop, err := NewLoop(Config{HPA: resourceHPA(corev1.ResourceMemory, 80, 1, 10, 0, false), Target: tgt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := loop.Step(context.Background(), t0); err != nil {
+		t.Fatal(err)
+	}
+	if st := loop.Status(); tgt.spec != 2 || !strings.Contains(st.Metrics[0].Err, "no pod template for the workers' cpu and memory requests") {
+		t.Errorf("spec %d, metrics %+v", tgt.spec, st.Metrics)
+	}
 }
