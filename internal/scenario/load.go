@@ -182,6 +182,24 @@ func (l *Loaded) validate() strictyaml.Errors {
 				add("spec.metrics.kedaVersion", "%v", err)
 			}
 		}
+		for i, o := range m.Outages {
+			path := fmt.Sprintf("spec.metrics.outages[%d]", i)
+			if o.Metric == "" {
+				add(path+".metric", "is required (a metric name, trigger name or query substring)")
+			}
+			switch {
+			case o.At.Duration < 0:
+				add(path+".at", "must not be negative")
+			case sp.Duration.Duration > 0 && o.At.Duration >= sp.Duration.Duration:
+				add(path+".at", "%s is not before the end of the run (%s)", o.At.Duration, sp.Duration.Duration)
+			}
+			if o.Duration.Duration <= 0 {
+				add(path+".duration", "must be positive (e.g. 5m)")
+			}
+			if _, ok := sim.ParseOutageMode(o.Mode); !ok {
+				add(path+".mode", "unknown mode %q (one of %s)", o.Mode, strings.Join(sim.OutageModeNames(), ", "))
+			}
+		}
 	}
 	if slo := sp.SLO; slo != nil {
 		if slo.Percentile != 0 && (slo.Percentile <= 0 || slo.Percentile >= 100) {

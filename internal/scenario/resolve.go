@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -386,6 +387,10 @@ func (l *Loaded) Resolve(o Options) (*sim.Config, error) {
 			mp.Signals[k], _ = sim.ParseSignal(v)
 		}
 	}
+	for _, o := range m.Outages {
+		mode, _ := sim.ParseOutageMode(o.Mode)
+		mp.Outages = append(mp.Outages, sim.Outage{Metric: o.Metric, At: o.At.Duration, Duration: o.Duration.Duration, Mode: mode})
+	}
 
 	// Node pools
 	if err := l.pools(cfg, price); err != nil {
@@ -421,6 +426,12 @@ func (l *Loaded) Resolve(o Options) (*sim.Config, error) {
 		FlapWindow:   durOf(out.FlapWindow, DefaultFlapWindow),
 		MaxDecisions: DefaultMaxDecisions,
 		TimelineStep: o.TimelineStep,
+	}
+	// an outage must hit a metric of this policy (the engine's own errors
+	// surface when it runs)
+	var oe *sim.OutageMatchError
+	if err := sim.CheckOutages(cfg); errors.As(err, &oe) {
+		return nil, l.doc.Errorf(fmt.Sprintf("spec.metrics.outages[%d].metric", oe.Index), "%s", oe.Msg)
 	}
 	return cfg, nil
 }

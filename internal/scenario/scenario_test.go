@@ -42,6 +42,7 @@ func loadResolve(t *testing.T, file string, o Options) *sim.Config {
 var scalesInFirstHour = map[string]bool{
 	"step-burst": true, "cold-start-storm": true, "rabbitmq-backlog": true, "flapping": true,
 	"article-inference": true, "article-training": true, "article-hybrid": true, "trace-replay": true,
+	"outage-fallback": true,
 }
 
 // Every bundled scenario loads, resolves and runs (its first hour), and

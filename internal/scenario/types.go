@@ -198,6 +198,22 @@ type Metrics struct {
 	// KubernetesVersion (1.33-1.37) and KEDAVersion (2.x) of the engines.
 	KubernetesVersion string `json:"kubernetesVersion,omitempty"`
 	KEDAVersion       string `json:"kedaVersion,omitempty"`
+	// Outages make metrics fail (or freeze) for a while.
+	Outages []Outage `json:"outages,omitempty"`
+}
+
+// Outage makes a metric fail from At for Duration.
+type Outage struct {
+	// Metric is an HPA metric name (or cpu/memory), a KEDA trigger's name,
+	// type or External metric name, or a substring of a Prometheus query
+	// or trigger metadata, matched as signals are: exact matches first,
+	// otherwise every metric containing it.
+	Metric   string          `json:"metric"`
+	At       metav1.Duration `json:"at"`
+	Duration metav1.Duration `json:"duration"`
+	// Mode is error (default: the metrics API or the scaler errors) or
+	// stale (the last value keeps being served).
+	Mode string `json:"mode,omitempty"`
 }
 
 // Output controls what is recorded.

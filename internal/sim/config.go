@@ -236,6 +236,8 @@ type MetricsPipeline struct {
 	Signals map[string]Signal
 	// KubernetesMinor selects the HPA controller release.
 	KubernetesMinor int
+	// Outages make metrics fail (or freeze) during intervals.
+	Outages []Outage
 }
 
 // AutoscalerKind selects the controller in the loop.

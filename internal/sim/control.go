@@ -85,6 +85,8 @@ type control struct {
 	ring      []rateSample
 	ringN     int
 	ringStart int
+
+	out outages
 }
 
 func milliOf(q corev1.ResourceList, name corev1.ResourceName) int64 {
@@ -140,7 +142,7 @@ func (c *control) init(e *Engine) error {
 			return err
 		}
 	}
-	return nil
+	return c.initOutages(e)
 }
 
 // guessSignal says what a metric name or query measures.
@@ -310,6 +312,7 @@ func (c *control) start(e *Engine) {
 	e.schedule(0, evGauge, 0, 0, 0)
 	e.schedule(int64(mp.ScrapeOffset), evScrape, 0, 0, 0)
 	e.schedule(int64(mp.MetricsServerOffset), evMetricsServer, 0, 0, 0)
+	c.startOutages(e)
 }
 
 func (c *control) now(e *Engine) time.Time { return c.t0.Add(time.Duration(e.now)) }
@@ -486,6 +489,7 @@ func (c *control) fillReadings(e *Engine) {
 			c.vals[i] = c.globalValue(e, c.rdSig[i], aggSum)
 		}
 	}
+	c.applyTriggerOutages()
 }
 
 func (c *control) target(e *Engine) keda.Target {
@@ -505,11 +509,17 @@ func (c *control) pollKEDA(e *Engine) {
 		sn.Branch, sn.ScaleTo, sn.HasScaleTo = c.kres.Branch, c.kres.ScaleTo, c.kres.HasScaleTo
 		e.cfg.Output.KEDASnapshot(sn)
 	}
+	failed := false
 	for i := range c.kres.Metrics {
 		if c.kres.Metrics[i].HasValue {
 			c.lastKEDA[i] = c.kres.Metrics[i].Value
 		}
+		failed = failed || c.kres.Metrics[i].Raw.Err != ""
 	}
+	if failed {
+		c.out.failedPolls++
+	}
+	c.accountOutages(e)
 	if c.kres.HasScaleTo && c.kres.ScaleTo != e.spec {
 		e.setSpec(c.kres.ScaleTo, "keda", c.kres.Branch.String())
 	}
@@ -578,6 +588,13 @@ func (c *control) reconcileHPA(e *Engine) {
 	if len(d.Conditions) > 0 || d.RemoveScaledToZero {
 		c.hpaObj.Status.Conditions = hpa.MergeConditions(c.hpaObj.Status.Conditions, &d, now)
 	}
+	for k := range in.Metrics {
+		if in.Metrics[k].FetchErr != nil {
+			c.out.failedHPARuns++
+			break
+		}
+	}
+	c.accountOutages(e)
 	if d.Stage == hpa.StageComputed || d.Stage == hpa.StageAboveMax || d.Stage == hpa.StageBelowMin {
 		c.desired = d.DesiredReplicas
 	}
@@ -591,6 +608,9 @@ func (c *control) metricInput(e *Engine, k int) {
 	s := &c.srcs[k]
 	mi := &c.in.Metrics[k]
 	mi.FetchErr, mi.Extra, mi.Values, mi.Items = nil, nil, mi.Values[:0], 0
+	if c.outageInput(e, k, mi) {
+		return
+	}
 	switch s.kind {
 	case msResource, msPods:
 		n := len(c.podIdx)
@@ -599,19 +619,7 @@ func (c *control) metricInput(e *Engine, k int) {
 		}
 		mi.Samples = mi.Samples[:n]
 		for j, i := range c.podIdx {
-			p := &e.pods[i]
-			ps := hpa.PodSample{}
-			if s.kind == msResource && p.hasMS {
-				ps = hpa.PodSample{Present: true, Timestamp: c.t0.Add(time.Duration(p.msT)), Window: e.cfg.Metrics.MetricsServerResolution}
-				if s.res == corev1.ResourceMemory {
-					ps.Milli = p.msMem
-				} else {
-					ps.Milli = p.msCPU
-				}
-			} else if s.kind == msPods && p.hasScr {
-				ps = hpa.PodSample{Present: true, Milli: int64(math.Round(p.scraped[s.sig] * 1000)),
-					Timestamp: c.t0.Add(time.Duration(p.scrT)), Window: time.Minute}
-			}
+			ps := c.podSample(e, s, &e.pods[i])
 			if ps.Present {
 				mi.Items++
 			}
@@ -619,10 +627,16 @@ func (c *control) metricInput(e *Engine, k int) {
 		}
 	case msGlobal:
 		mi.Samples = mi.Samples[:0]
-		mi.Values = append(mi.Values, int64(math.Round(c.globalValue(e, s.sig, aggSum)*1000)))
+		mi.Values = append(mi.Values, c.globalMilli(e, s))
 		mi.Items = 1
 	case msKEDA:
 		mi.Samples = mi.Samples[:0]
+		if e.spec == 0 {
+			// KEDA's HPA has minReplicas >= 1: at zero its scaling is
+			// disabled and the controller asks KEDA nothing (a query
+			// would count a failing trigger toward fallback).
+			return
+		}
 		c.kc.HPAQuery(s.name, c.target(e), c.readings, &c.kst, &c.qres)
 		switch {
 		case c.qres.Err != "":
@@ -633,6 +647,29 @@ func (c *control) metricInput(e *Engine, k int) {
 			mi.Items = 1
 		}
 	}
+}
+
+// podSample is pod p's sample of a Resource or Pods metric.
+func (c *control) podSample(e *Engine, s *metricSrc, p *pod) hpa.PodSample {
+	if s.kind == msResource && p.hasMS {
+		ps := hpa.PodSample{Present: true, Timestamp: c.t0.Add(time.Duration(p.msT)), Window: e.cfg.Metrics.MetricsServerResolution}
+		if s.res == corev1.ResourceMemory {
+			ps.Milli = p.msMem
+		} else {
+			ps.Milli = p.msCPU
+		}
+		return ps
+	}
+	if s.kind == msPods && p.hasScr {
+		return hpa.PodSample{Present: true, Milli: int64(math.Round(p.scraped[s.sig] * 1000)),
+			Timestamp: c.t0.Add(time.Duration(p.scrT)), Window: time.Minute}
+	}
+	return hpa.PodSample{}
+}
+
+// globalMilli is an External/Object metric's value in milli-units.
+func (c *control) globalMilli(e *Engine, s *metricSrc) int64 {
+	return int64(math.Round(c.globalValue(e, s.sig, aggSum) * 1000))
 }
 
 type kedaErr string

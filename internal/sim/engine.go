@@ -207,6 +207,8 @@ func (e *Engine) Run() *Result {
 			e.onNodeReady(ev.a)
 		case evNodeIdle:
 			e.onNodeIdle(ev.a, ev.gen)
+		case evOutage:
+			e.ctl.onOutage(e, ev.a, ev.gen)
 		default:
 			e.ctl.onEvent(e, ev.kind)
 		}

@@ -17,6 +17,7 @@ const (
 	evScrape
 	evMetricsServer
 	evSample
+	evOutage // a = outage index, gen 0 start, 1 end
 	numEvKinds
 )
 

@@ -11,6 +11,8 @@ type Result struct {
 	Summary    Summary    `json:"summary"`
 	Decisions  []Decision `json:"decisions"`
 	Recoveries []Recovery `json:"recoveries"`
+	// Outages are spec.metrics.outages and what each hit (absent without).
+	Outages []OutageReport `json:"outages,omitempty"`
 	// Timeline is recorded when OutputOptions.TimelineStep > 0.
 	Timeline *Timeline `json:"-"`
 }
@@ -49,7 +51,38 @@ type Summary struct {
 	Flaps                  int             `json:"flaps"`
 	Recovery               RecoverySummary `json:"recovery"`
 	LittlesLaw             LittlesLaw      `json:"littlesLaw"`
-	Engine                 EngineStats     `json:"engine"`
+	// Outage is what the metric outages did (absent without outages).
+	Outage *OutageSummary `json:"outage,omitempty"`
+	Engine EngineStats    `json:"engine"`
+}
+
+// OutageReport is one metric outage: its interval (clipped to the run) and
+// the metrics it hit (hpa:<metric> for the HPA's, keda:<type><index> for a
+// KEDA trigger's upstream).
+type OutageReport struct {
+	Metric    string   `json:"metric"`
+	Mode      string   `json:"mode"`
+	Start     float64  `json:"start"`
+	StartTime string   `json:"startTime"`
+	End       float64  `json:"end"`
+	EndTime   string   `json:"endTime"`
+	Seconds   float64  `json:"seconds"`
+	Hit       []string `json:"hit"`
+}
+
+// OutageSummary is what the outages did to the controllers.
+type OutageSummary struct {
+	// Seconds is the time with at least one outage.
+	Seconds float64 `json:"seconds"`
+	// KEDAFailedPolls counts KEDA polls at which a scaler returned an error.
+	KEDAFailedPolls int `json:"kedaFailedPolls"`
+	// FallbackSeconds is the time the ScaledObject's Fallback condition was True.
+	FallbackSeconds float64 `json:"fallbackSeconds"`
+	// HPAFailedReconciles counts HPA reconciles in which a metric fetch failed.
+	HPAFailedReconciles int `json:"hpaFailedReconciles"`
+	// ScalingInactiveSeconds is the time the HPA had ScalingActive=False
+	// for a failed metric (ScalingDisabled at zero replicas not counted).
+	ScalingInactiveSeconds float64 `json:"scalingInactiveSeconds"`
 }
 
 // Requests counts requests by outcome.
@@ -314,6 +347,7 @@ func (e *Engine) result() *Result {
 	if L > 0 {
 		s.LittlesLaw.RelativeError = round(math.Abs(L-lw)/L, 12)
 	}
+	r.Outages, s.Outage = e.outageReport()
 	s.Engine = EngineStats{Events: e.nev}
 	r.Timeline = e.tl.finish()
 	return r

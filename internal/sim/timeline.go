@@ -88,6 +88,15 @@ func newTimeline(e *Engine) *timeline {
 			cols = append(cols, "keda:"+t.Type+itoa(t.Index))
 		}
 	}
+	if len(e.ctl.out.list) > 0 {
+		cols = append(cols, "outages")
+		if e.ctl.kc != nil {
+			cols = append(cols, "kedaFallback")
+		}
+		if e.ctl.hpaObj != nil {
+			cols = append(cols, "hpaScalingInactive")
+		}
+	}
 	tl.t.Columns = cols
 	return tl
 }
@@ -118,6 +127,15 @@ func (tl *timeline) row(e *Engine) {
 		tl.lat.quantile(0.5)/1e6, tl.lat.quantile(0.99)/1e6)
 	r = append(r, e.ctl.lastHPA...)
 	r = append(r, e.ctl.lastKEDA...)
+	if c := &e.ctl; len(c.out.list) > 0 {
+		r = append(r, float64(c.activeOutages()))
+		if c.kc != nil {
+			r = append(r, b2f(c.out.fallback.on))
+		}
+		if c.hpaObj != nil {
+			r = append(r, b2f(c.out.inactive.on))
+		}
+	}
 	tl.t.Rows = append(tl.t.Rows, r)
 	tl.lastArr, tl.lastDone = e.arrivals, e.completed
 	tl.lat.reset()
@@ -128,4 +146,11 @@ func (tl *timeline) finish() *Timeline {
 		return nil
 	}
 	return &tl.t
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

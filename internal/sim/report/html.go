@@ -33,6 +33,11 @@ img{max-width:100%}
 <table><tr><th>time</th><th>from</th><th>to</th><th>by</th><th>reason</th></tr>
 {{range .R.Decisions}}<tr><td>{{.Time}}</td><td>{{.From}}</td><td>{{.To}}</td><td>{{.By}}</td><td>{{.Reason}}</td></tr>
 {{end}}</table>
+{{if .R.Outages}}<h2>Metric outages</h2>
+<table><tr><th>metric</th><th>mode</th><th>from</th><th>to</th><th>hit</th></tr>
+{{range .R.Outages}}<tr><td>{{.Metric}}</td><td>{{.Mode}}</td><td>{{.StartTime}}</td><td>{{.EndTime}}</td><td>{{range $i, $h := .Hit}}{{if $i}}, {{end}}{{$h}}{{end}}</td></tr>
+{{end}}</table>
+{{with .R.Summary.Outage}}<p>KEDA polls with a failing scaler: {{.KEDAFailedPolls}}; fallback active {{.FallbackSeconds}} s; HPA reconciles with a failed metric: {{.HPAFailedReconciles}}; ScalingActive=False {{.ScalingInactiveSeconds}} s.</p>{{end}}{{end}}
 {{if .R.Recoveries}}<h2>SLO violations</h2>
 <table><tr><th>start</th><th>lasted (s)</th><th>recovered</th></tr>
 {{range .R.Recoveries}}<tr><td>{{.StartTime}}</td><td>{{.Seconds}}</td><td>{{.Recovered}}</td></tr>

@@ -78,6 +78,12 @@ func Plots(r *sim.Result) ([]*plot.Plot, error) {
 	if r.Scenario.DurationSeconds > 6*3600 {
 		scaleX, unit = 3600, "hours"
 	}
+	var out0 outageSpans
+	for _, o := range r.Outages {
+		if o.End > o.Start {
+			out0 = append(out0, [2]float64{o.Start / scaleX, o.End / scaleX})
+		}
+	}
 	panel := func(title, ylabel string, ss []series) (*plot.Plot, error) {
 		p := plot.New()
 		p.Title.Text = title
@@ -85,6 +91,10 @@ func Plots(r *sim.Result) ([]*plot.Plot, error) {
 		p.Y.Label.Text = ylabel
 		p.Legend.Top = true
 		p.Add(plotter.NewGrid())
+		if len(out0) > 0 {
+			p.Add(out0)
+			p.Legend.Add("metric outage", out0)
+		}
 		for i, s := range ss {
 			if s.col < 0 {
 				continue
@@ -188,4 +198,26 @@ func SVG(r *sim.Result) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// outageSpans shades the metric outages across a panel's full height.
+type outageSpans [][2]float64
+
+var outageColor = color.NRGBA{R: 255, G: 150, B: 0, A: 60}
+
+// Plot implements plot.Plotter.
+func (o outageSpans) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, _ := p.Transforms(&c)
+	for _, iv := range o {
+		x0, x1 := max(trX(iv[0]), c.Min.X), min(trX(iv[1]), c.Max.X)
+		if x1 <= x0 {
+			continue
+		}
+		c.FillPolygon(outageColor, []vg.Point{{X: x0, Y: c.Min.Y}, {X: x1, Y: c.Min.Y}, {X: x1, Y: c.Max.Y}, {X: x0, Y: c.Max.Y}})
+	}
+}
+
+// Thumbnail implements plot.Thumbnailer (the legend entry).
+func (o outageSpans) Thumbnail(c *draw.Canvas) {
+	c.FillPolygon(outageColor, []vg.Point{{X: c.Min.X, Y: c.Min.Y}, {X: c.Max.X, Y: c.Min.Y}, {X: c.Max.X, Y: c.Max.Y}, {X: c.Min.X, Y: c.Max.Y}})
 }

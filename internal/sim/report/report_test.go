@@ -44,3 +44,33 @@ func TestVerdict(t *testing.T) {
 		t.Errorf("verdict %q", v)
 	}
 }
+
+func TestOutageReport(t *testing.T) {
+	r := &sim.Result{}
+	r.Scenario.Autoscaler, r.Scenario.DurationSeconds = "keda", 3600
+	r.Outages = []sim.OutageReport{{Metric: "batch-inference", Mode: "error", Start: 1800, StartTime: "00:30:00", End: 2400, EndTime: "00:40:00", Seconds: 600, Hit: []string{"keda:rabbitmq0"}}}
+	r.Summary.Outage = &sim.OutageSummary{Seconds: 600, KEDAFailedPolls: 20, FallbackSeconds: 570, HPAFailedReconciles: 2, ScalingInactiveSeconds: 30}
+	r.Timeline = &sim.Timeline{Columns: []string{"t", "specReplicas"}}
+	for s := 1.0; s <= 3600; s++ {
+		r.Timeline.Rows = append(r.Timeline.Rows, []float64{s, 2})
+	}
+	var b strings.Builder
+	if err := WriteSummary(&b, "", r); err != nil {
+		t.Fatal(err)
+	}
+	want := "outages        10m0s in all (batch-inference error 00:30:00-00:40:00 on keda:rabbitmq0); 20 KEDA polls with a failing scaler, fallback active 9m30s; 2 HPA reconciles with a failed metric, ScalingActive=False 30s"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("summary:\n%s\nwant the line\n%s", b.String(), want)
+	}
+	b.Reset()
+	if err := WriteHTML(&b, "", r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "<h2>Metric outages</h2>") || !strings.Contains(b.String(), "<td>keda:rabbitmq0</td>") {
+		t.Error("no outage table in the HTML report")
+	}
+	svg, err := SVG(r)
+	if err != nil || !strings.Contains(string(svg), "metric outage") {
+		t.Errorf("no outage in the plot legend (%v)", err)
+	}
+}

@@ -98,6 +98,9 @@ func WriteSummary(w io.Writer, description string, r *sim.Result) error {
 	rp := s.Replicas
 	fmt.Fprintf(tw, "replicas\tmean %s (ready %s), min %d, max %d (for %s), %d → %d\n", num(rp.Mean, 2), num(rp.MeanReady, 2), rp.Min, rp.Max, secs(rp.TimeAtMax), rp.Initial, rp.Final)
 	fmt.Fprintf(tw, "scaling\t%d scale events (%d up, %d down), %d flaps, %d HPA reconciles\n", s.ScaleEvents, s.ScaleUps, s.ScaleDowns, s.Flaps, rp.HPAReconciles)
+	if o := s.Outage; o != nil {
+		fmt.Fprintf(tw, "outages\t%s\n", outageLine(r))
+	}
 	cs := fmt.Sprintf("%d created, %d cold starts", s.Pods.Created, s.Pods.ColdStarts)
 	if s.Pods.ColdStarts > 0 {
 		cs += fmt.Sprintf(" (mean %s, max %s)", secs(s.Pods.ColdStartAvg), secs(s.Pods.ColdStartMax))
@@ -261,4 +264,21 @@ func WriteComparison(w io.Writer, c *Comparison) error {
 		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
+}
+
+// outageLine sums up the metric outages and what they did.
+func outageLine(r *sim.Result) string {
+	o := r.Summary.Outage
+	var ivs []string
+	for _, x := range r.Outages {
+		ivs = append(ivs, fmt.Sprintf("%s %s %s-%s on %s", x.Metric, x.Mode, x.StartTime, x.EndTime, strings.Join(x.Hit, ", ")))
+	}
+	line := fmt.Sprintf("%s in all (%s)", secs(o.Seconds), strings.Join(ivs, "; "))
+	if r.Scenario.Autoscaler == "keda" {
+		line += fmt.Sprintf("; %d KEDA polls with a failing scaler, fallback active %s", o.KEDAFailedPolls, secs(o.FallbackSeconds))
+	}
+	if r.Scenario.Autoscaler != "none" {
+		line += fmt.Sprintf("; %d HPA reconciles with a failed metric, ScalingActive=False %s", o.HPAFailedReconciles, secs(o.ScalingInactiveSeconds))
+	}
+	return line
 }
