@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 )
 
 // Clients are the interfaces Collect talks through. Tests substitute
@@ -798,17 +799,7 @@ func (col *collector) metricProbes() []func(context.Context) {
 		for ns := range resNS {
 			fns = append(fns, func(ctx context.Context) {
 				path := "/apis/metrics.k8s.io/v1beta1/namespaces/" + ns + "/pods"
-				var list struct {
-					Items []struct {
-						Metadata   metav1.ObjectMeta `json:"metadata"`
-						Timestamp  metav1.Time       `json:"timestamp"`
-						Window     metav1.Duration   `json:"window"`
-						Containers []struct {
-							Name  string              `json:"name"`
-							Usage corev1.ResourceList `json:"usage"`
-						} `json:"containers"`
-					} `json:"items"`
-				}
+				var list metricsv1beta1.PodMetricsList
 				if _, err := col.get(ctx, path, &list); err != nil {
 					col.failed(pPodMet, err)
 					col.mu.Lock()
@@ -822,7 +813,7 @@ func (col *collector) metricProbes() []func(context.Context) {
 					for _, c := range it.Containers {
 						u.Containers[c.Name] = c.Usage
 					}
-					names[it.Metadata.Name] = u
+					names[it.Name] = u
 				}
 				col.mu.Lock()
 				s.PodMetrics[ns] = names

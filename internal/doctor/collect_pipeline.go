@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 )
 
 // Probes of the metrics pipeline behind the adapters: kubelet scraping
@@ -85,17 +86,13 @@ func (col *collector) nodeProbes() []func(context.Context) {
 	}
 	if col.allowed(pNodeMet) {
 		fns = append(fns, func(ctx context.Context) {
-			var list struct {
-				Items []struct {
-					Metadata metav1.ObjectMeta `json:"metadata"`
-				} `json:"items"`
-			}
+			var list metricsv1beta1.NodeMetricsList
 			if _, err := col.get(ctx, "/apis/metrics.k8s.io/v1beta1/nodes", &list); col.failed(pNodeMet, err) {
 				return
 			}
 			m := make(map[string]bool, len(list.Items))
 			for _, it := range list.Items {
-				m[it.Metadata.Name] = true
+				m[it.Name] = true
 			}
 			col.mu.Lock()
 			s.NodeMetrics = m

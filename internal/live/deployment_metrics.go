@@ -7,8 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 
 	"github.com/mlscale/mlscale/internal/hpa"
 )
@@ -19,20 +18,6 @@ func (d *Deployment) ResourceSourceName() string { return "metrics.k8s.io" }
 
 // SampleResources does nothing: metrics-server keeps the history.
 func (d *Deployment) SampleResources(time.Time) {}
-
-// podMetricsList is metrics.k8s.io/v1beta1 PodMetricsList, the fields the
-// HPA controller's resource metrics client reads.
-type podMetricsList struct {
-	Items []struct {
-		Metadata   metav1.ObjectMeta `json:"metadata"`
-		Timestamp  metav1.Time       `json:"timestamp"`
-		Window     metav1.Duration   `json:"window"`
-		Containers []struct {
-			Name  string              `json:"name"`
-			Usage corev1.ResourceList `json:"usage"`
-		} `json:"containers"`
-	} `json:"items"`
-}
 
 // PodMetrics lists the PodMetrics of the Deployment's pods (the scale's
 // selector) from metrics.k8s.io/v1beta1, as the HPA controller does. An
@@ -60,7 +45,7 @@ func (d *Deployment) PodMetrics(ctx context.Context, now time.Time, _ bool) ([]h
 	if err != nil {
 		return nil, err
 	}
-	var l podMetricsList
+	var l metricsv1beta1.PodMetricsList
 	if err := json.Unmarshal(raw, &l); err != nil {
 		return nil, fmt.Errorf("decode PodMetricsList: %w", err)
 	}
@@ -69,7 +54,7 @@ func (d *Deployment) PodMetrics(ctx context.Context, now time.Time, _ bool) ([]h
 		if d.cfg.MaxAge > 0 && now.Sub(it.Timestamp.Time) > d.cfg.MaxAge {
 			continue
 		}
-		pm := hpa.PodMetrics{Pod: it.Metadata.Name, Timestamp: it.Timestamp.Time, Window: it.Window.Duration}
+		pm := hpa.PodMetrics{Pod: it.Name, Timestamp: it.Timestamp.Time, Window: it.Window.Duration}
 		for _, c := range it.Containers {
 			pm.Containers = append(pm.Containers, hpa.ContainerUsage{Name: c.Name, Usage: c.Usage})
 		}
