@@ -19,9 +19,10 @@ build:
 test: lint controlplane
 	$(GO) test -race -count=1 ./...
 
-## controlplane: build kube-apiserver, kube-controller-manager and etcd from Go
-## modules into ${XDG_CACHE_HOME:-~/.cache}/mlscale/ once (MLSCALE_K8S_ASSETS
-## overrides; MLSCALE_SKIP_INTEGRATION=1 skips the integration tests).
+## controlplane: build kube-apiserver, kube-controller-manager, etcd and the KEDA
+## operator from Go modules into ${XDG_CACHE_HOME:-~/.cache}/mlscale/ once
+## (MLSCALE_K8S_ASSETS and MLSCALE_KEDA_ASSETS override;
+## MLSCALE_SKIP_INTEGRATION=1 skips the integration tests).
 .PHONY: controlplane
 controlplane:
 	@hack/controlplane.sh
