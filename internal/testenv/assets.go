@@ -14,12 +14,19 @@ const (
 	// hack/k8sbin/go.mod; a unit test keeps the two in sync).
 	KubernetesVersion = "v1.37.2"
 
+	// KEDAVersion is the version of the KEDA operator that
+	// hack/controlplane.sh builds (from hack/kedabin/go.mod; a unit test
+	// keeps the two, and the main go.mod's KEDA, in sync).
+	KEDAVersion = "v2.20.2"
+
 	// EnvSkip skips the integration tests when set to "1"; EnvSkipCluster
 	// (the name issue 6 uses) is an alias. They are the only ways to skip.
 	EnvSkip        = "MLSCALE_SKIP_INTEGRATION"
 	EnvSkipCluster = "MLSCALE_SKIP_CLUSTER_TESTS"
 	// EnvAssets overrides the asset directory (binaries and CRDs).
 	EnvAssets = "MLSCALE_K8S_ASSETS"
+	// EnvKEDAAssets overrides the directory of the KEDA operator binary.
+	EnvKEDAAssets = "MLSCALE_KEDA_ASSETS"
 
 	// buildHint is part of every "binaries missing" failure.
 	buildHint = "run `make controlplane` (hack/controlplane.sh) or set " + EnvSkip + "=1"
@@ -32,7 +39,12 @@ var requiredBinaries = []string{"etcd", "kube-apiserver"}
 const (
 	kedaCRDDir       = "crds/keda"
 	promOperatorCRDs = "crds/prometheus-operator"
+	// The eventing.keda.sh CRDs, which the KEDA operator watches.
+	kedaEventingCRDDir = "crds/keda-eventing"
 )
+
+// kedaOperatorBinary is the file name of the KEDA operator in KEDAAssetsDir.
+const kedaOperatorBinary = "keda-operator"
 
 // skipRequested returns the opt-out variable that is set to "1" ("" when
 // neither is).
@@ -62,6 +74,49 @@ func AssetsDir() string {
 		base = filepath.Join(home, ".cache")
 	}
 	return filepath.Join(base, "mlscale", "k8s-"+KubernetesVersion)
+}
+
+// KEDAAssetsDir returns the directory holding the KEDA operator binary:
+// $MLSCALE_KEDA_ASSETS if set, else
+// ${XDG_CACHE_HOME:-$HOME/.cache}/mlscale/keda-<KEDAVersion>, the same path
+// hack/controlplane.sh builds into.
+func KEDAAssetsDir() string {
+	if d := os.Getenv(EnvKEDAAssets); d != "" {
+		return d
+	}
+	base := os.Getenv("XDG_CACHE_HOME")
+	if base == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return ""
+		}
+		base = filepath.Join(home, ".cache")
+	}
+	return filepath.Join(base, "mlscale", "keda-"+KEDAVersion)
+}
+
+// checkKEDAAssets returns an error naming the missing KEDA operator binary or
+// eventing CRD directory, with the command that builds them.
+func checkKEDAAssets(kedaDir, dir string) error {
+	if kedaDir == "" {
+		return fmt.Errorf("testenv: cannot determine the KEDA operator's directory (set %s or HOME); %s", EnvKEDAAssets, buildHint)
+	}
+	var missing []string
+	p := filepath.Join(kedaDir, kedaOperatorBinary)
+	st, err := os.Stat(p)
+	switch {
+	case err != nil:
+		missing = append(missing, p)
+	case st.IsDir() || st.Mode()&0o111 == 0:
+		missing = append(missing, p+" (not an executable file)")
+	}
+	if st, err := os.Stat(filepath.Join(dir, kedaEventingCRDDir)); err != nil || !st.IsDir() {
+		missing = append(missing, filepath.Join(dir, kedaEventingCRDDir)+"/")
+	}
+	if len(missing) > 0 {
+		return errors.New("testenv: KEDA operator assets missing:\n\t" + strings.Join(missing, "\n\t") + "\n" + buildHint)
+	}
+	return nil
 }
 
 // checkAssets returns an error naming every missing binary or CRD directory,

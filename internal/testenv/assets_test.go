@@ -95,3 +95,104 @@ func TestKCMArgs(t *testing.T) {
 		}
 	}
 }
+
+// KEDAVersion must match the operator hack/controlplane.sh builds and the
+// KEDA whose CRDs it stages (the main go.mod's).
+func TestKEDAVersionMatchesModules(t *testing.T) {
+	re := regexp.MustCompile(`(?m)^\s*(?:require\s+)?github\.com/kedacore/keda/v2 (v\S+)`)
+	for _, f := range []string{filepath.Join("..", "..", "hack", "kedabin", "go.mod"), filepath.Join("..", "..", "go.mod")} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := re.FindSubmatch(b)
+		if m == nil {
+			t.Errorf("%s does not require github.com/kedacore/keda/v2", f)
+			continue
+		}
+		if got := string(m[1]); got != KEDAVersion {
+			t.Errorf("%s has github.com/kedacore/keda/v2 %s, testenv.KEDAVersion = %s", f, got, KEDAVersion)
+		}
+	}
+	// KEDA's own replaces are copied: its go.mod pins k8s.io/* below the
+	// control plane's version, and dependents do not inherit replaces.
+	b, err := os.ReadFile(filepath.Join("..", "..", "hack", "kedabin", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"k8s.io/client-go => k8s.io/client-go v0.", "sigs.k8s.io/controller-runtime => sigs.k8s.io/controller-runtime v0.", "tool github.com/kedacore/keda/v2/cmd/operator"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("hack/kedabin/go.mod lacks %q", want)
+		}
+	}
+}
+
+func TestKEDAAssetsDir(t *testing.T) {
+	t.Setenv(EnvKEDAAssets, "/x/keda")
+	if got := KEDAAssetsDir(); got != "/x/keda" {
+		t.Errorf("with %s: KEDAAssetsDir() = %q", EnvKEDAAssets, got)
+	}
+	t.Setenv(EnvKEDAAssets, "")
+	t.Setenv("XDG_CACHE_HOME", "/x/cache")
+	if got, want := KEDAAssetsDir(), "/x/cache/mlscale/keda-"+KEDAVersion; got != want {
+		t.Errorf("with XDG_CACHE_HOME: KEDAAssetsDir() = %q, want %q", got, want)
+	}
+	t.Setenv("XDG_CACHE_HOME", "")
+	t.Setenv("HOME", "/x/home")
+	if got, want := KEDAAssetsDir(), "/x/home/.cache/mlscale/keda-"+KEDAVersion; got != want {
+		t.Errorf("with HOME: KEDAAssetsDir() = %q, want %q", got, want)
+	}
+}
+
+func TestCheckKEDAAssetsMissing(t *testing.T) {
+	kedaDir, dir := t.TempDir(), t.TempDir()
+	err := checkKEDAAssets(kedaDir, dir)
+	if err == nil {
+		t.Fatal("checkKEDAAssets on empty dirs: nil error")
+	}
+	for _, want := range []string{
+		filepath.Join(kedaDir, "keda-operator"), filepath.Join(dir, kedaEventingCRDDir),
+		"make controlplane", "hack/controlplane.sh", "MLSCALE_SKIP_INTEGRATION=1",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q:\n%v", want, err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, kedaEventingCRDDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(kedaDir, "keda-operator"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkKEDAAssets(kedaDir, dir); err == nil || !strings.Contains(err.Error(), "keda-operator (not an executable file)") {
+		t.Errorf("non-executable keda-operator: err = %v", err)
+	}
+	if err := os.Chmod(filepath.Join(kedaDir, "keda-operator"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkKEDAAssets(kedaDir, dir); err != nil {
+		t.Errorf("complete KEDA assets: %v", err)
+	}
+}
+
+func TestKEDAArgsAndEnv(t *testing.T) {
+	got := strings.Join(kedaArgs("/certs", "/ca"), " ")
+	for _, want := range []string{"--leader-elect=false", "--metrics-bind-address=0", "--health-probe-bind-address=0",
+		"--metrics-service-bind-address=127.0.0.1:0", "--enable-cert-rotation=false", "--cert-dir=/certs", "--ca-dir=/ca"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("keda args %q lack %q", got, want)
+		}
+	}
+	t.Setenv("KUBECONFIG", "/elsewhere")
+	env := kedaEnv("/k", "ns1")
+	last := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		last[k] = v // os/exec uses the last of duplicate keys
+	}
+	for k, v := range map[string]string{"KUBECONFIG": "/k", "WATCH_NAMESPACE": "ns1", "KEDA_CLUSTER_OBJECT_NAMESPACE": "ns1", "POD_NAMESPACE": "ns1"} {
+		if last[k] != v {
+			t.Errorf("keda env %s = %q, want %q", k, last[k], v)
+		}
+	}
+}

@@ -1,11 +1,12 @@
 // Package testenv runs a real control plane (etcd + kube-apiserver, optionally
-// kube-controller-manager with only the HPA controller) for mlscale's
-// integration tests. Only tests import it.
+// kube-controller-manager with only the HPA controller and the KEDA operator)
+// for mlscale's integration tests. Only tests import it.
 //
 // The binaries are built from Go modules by hack/controlplane.sh (`make
-// controlplane`, a dependency of `make test`) into AssetsDir(). The KEDA CRDs
-// (ScaledObject, ScaledJob, TriggerAuthentication,
-// ClusterTriggerAuthentication) and the prometheus-operator ServiceMonitor CRD
+// controlplane`, a dependency of `make test`) into AssetsDir() and
+// KEDAAssetsDir(). The KEDA CRDs (ScaledObject, ScaledJob,
+// TriggerAuthentication, ClusterTriggerAuthentication, and the eventing.keda.sh
+// ones the operator watches) and the prometheus-operator ServiceMonitor CRD
 // are installed at start.
 //
 // One control plane is shared by all tests of a test binary. It is started by
@@ -16,6 +17,7 @@
 //	func TestSomething(t *testing.T) {
 //		env := testenv.Start(t) // or testenv.Start(t, testenv.WithControllerManager())
 //		ns := env.Namespace(t)  // a fresh namespace, deleted at cleanup
+//		                        // (with WithKEDAOperator: watched by its own KEDA operator)
 //		err := env.ServerSideDryRun(ctx, manifest) // *unstructured.Unstructured
 //		hpas, err := env.Clientset.AutoscalingV2().HorizontalPodAutoscalers(ns).List(ctx, metav1.ListOptions{})
 //		restricted := env.User(t, "doctor") // *rest.Config with no RBAC grants
@@ -74,14 +76,16 @@ type Env struct {
 	Kubeconfig string
 	// AssetsDir holds the binaries and CRDs that were used.
 	AssetsDir string
-	// LogDir holds the logs of etcd, kube-apiserver and
-	// kube-controller-manager (removed at exit unless a test failed).
+	// LogDir holds the logs of etcd, kube-apiserver,
+	// kube-controller-manager and the KEDA operators (removed at exit unless
+	// a test failed).
 	LogDir string
 	// Startup is how long the control plane took to start (etcd and
 	// kube-apiserver up, CRDs installed and established).
 	Startup time.Duration
 
-	cp *controlPlane
+	cp   *controlPlane
+	keda bool // WithKEDAOperator: Namespace starts an operator
 }
 
 // Option configures Start.
@@ -90,6 +94,7 @@ type Option func(*options)
 type options struct {
 	kcm     bool
 	kcmArgs []string
+	keda    bool
 }
 
 // WithControllerManager also runs kube-controller-manager with only the
@@ -106,6 +111,23 @@ func WithControllerManager(extraArgs ...string) Option {
 		o.kcm = true
 		o.kcmArgs = append(o.kcmArgs, extraArgs...)
 	}
+}
+
+// WithKEDAOperator makes every namespace that Env.Namespace creates for the
+// test come with its own KEDA operator (github.com/kedacore/keda/v2
+// cmd/operator at KEDAVersion, built by hack/controlplane.sh), watching only
+// that namespace (WATCH_NAMESPACE) and stopped at the test's cleanup. So
+// ScaledObjects get KEDA's real status (conditions, health, hpaName), HPA
+// keda-hpa-<name> and events, while the hand-written ScaledObject fixtures
+// of other tests in the same binary are left alone.
+//
+// The operator runs without leader election, metrics or probe endpoints and
+// without cert rotation (its gRPC metrics service listens on a loopback port
+// with a throwaway certificate); no keda-metrics-apiserver runs, so the HPAs
+// it generates cannot read their external metrics. Start fails the test when
+// the binary is missing (unless the integration tests are skipped).
+func WithKEDAOperator() Option {
+	return func(o *options) { o.keda = true }
 }
 
 var (
@@ -126,6 +148,13 @@ type controlPlane struct {
 	logs  []*os.File
 	kcm   *controllerManager
 	start time.Time
+
+	kedaMu       sync.Mutex
+	kedaOps      map[*kedaOperator]bool // running, one per namespace
+	kedaCertOnce sync.Once
+	kedaCertDir  string
+	kedaCADir    string
+	kedaCertErr  error
 }
 
 // Main runs the tests of a package that uses Start, then stops the shared
@@ -197,6 +226,11 @@ func Start(t testing.TB, opts ...Option) *Env {
 	if err := checkAssets(dir, o.kcm); err != nil {
 		t.Fatal(err)
 	}
+	if o.keda {
+		if err := checkKEDAAssets(KEDAAssetsDir(), dir); err != nil {
+			t.Fatal(err)
+		}
+	}
 	startMu.Lock()
 	if stopped {
 		startMu.Unlock()
@@ -222,6 +256,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 	e := shared.base
 	e.Config = rest.CopyConfig(shared.base.Config)
 	e.cp = shared
+	e.keda = o.keda
 	return &e
 }
 
@@ -255,8 +290,10 @@ func startControlPlane(dir string) (*controlPlane, error) {
 	apiLog, etcdLog := logFile("kube-apiserver.log"), logFile("etcd.log")
 
 	crdDirs := []string{filepath.Join(dir, kedaCRDDir)}
-	if st, err := os.Stat(filepath.Join(dir, promOperatorCRDs)); err == nil && st.IsDir() {
-		crdDirs = append(crdDirs, filepath.Join(dir, promOperatorCRDs))
+	for _, d := range []string{kedaEventingCRDDir, promOperatorCRDs} {
+		if st, err := os.Stat(filepath.Join(dir, d)); err == nil && st.IsDir() {
+			crdDirs = append(crdDirs, filepath.Join(dir, d))
+		}
 	}
 	cp.env = &envtest.Environment{
 		// Explicit paths, so KUBEBUILDER_ASSETS / TEST_ASSET_* in the
@@ -321,6 +358,7 @@ func (cp *controlPlane) stop() error {
 		errs = append(errs, cp.kcm.stop())
 	}
 	kcmMu.Unlock()
+	errs = append(errs, cp.stopKEDAOperators())
 	if err := cp.env.Stop(); err != nil {
 		errs = append(errs, fmt.Errorf("stopping etcd/kube-apiserver: %w", err))
 	}
@@ -374,7 +412,9 @@ func doStop() error {
 
 // Namespace creates a namespace with a generated name for the test and
 // deletes it at cleanup (no namespace controller runs, so its objects stay in
-// etcd until the shared control plane stops; that is harmless).
+// etcd until the shared control plane stops; that is harmless). When Start
+// had WithKEDAOperator, a KEDA operator watching the namespace runs until the
+// test's cleanup; Namespace returns once it has started its controllers.
 func (e *Env) Namespace(t testing.TB) string {
 	t.Helper()
 	ns, err := e.Clientset.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{
@@ -386,6 +426,12 @@ func (e *Env) Namespace(t testing.TB) string {
 	t.Cleanup(func() {
 		_ = e.Clientset.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
 	})
+	if e.keda {
+		// Registered after the deletion, so it runs before it.
+		if err := e.cp.startKEDAOperator(t, ns.Name); err != nil {
+			t.Fatalf("testenv: %v", err)
+		}
+	}
 	return ns.Name
 }
 

@@ -1,0 +1,235 @@
+package testenv
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// kedaOperator is a KEDA operator subprocess watching one namespace.
+type kedaOperator struct {
+	ns   string
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+	err  error // set before done is closed
+}
+
+// The operator logs this (controller-runtime, JSON) once the ScaledObject
+// controller's informers have synced and its workers run.
+var kedaReadyMarker = []byte(`"msg":"Starting workers","controller":"scaledobject"`)
+
+// kedaArgs are the operator's flags (github.com/kedacore/keda/v2
+// cmd/operator/main.go): no leader election, no metrics or probe listeners,
+// no cert rotation (which would patch webhooks and APIServices); the gRPC
+// metrics service, which always starts and needs ca.crt/tls.crt/tls.key in
+// --cert-dir, listens on a free loopback port.
+func kedaArgs(certDir, caDir string) []string {
+	return []string{
+		"--leader-elect=false",
+		"--enable-prometheus-metrics=false",
+		"--metrics-bind-address=0",
+		"--health-probe-bind-address=0",
+		"--metrics-service-bind-address=127.0.0.1:0",
+		"--enable-cert-rotation=false",
+		"--enable-webhook-patching=false",
+		"--enable-apiservice-patching=false",
+		"--cert-dir=" + certDir,
+		"--ca-dir=" + caDir,
+	}
+}
+
+// kedaEnv is the operator's environment: it watches (and reads its cluster
+// objects' Secrets from) one namespace only.
+func kedaEnv(kubeconfig, ns string) []string {
+	return append(os.Environ(),
+		"KUBECONFIG="+kubeconfig,
+		"WATCH_NAMESPACE="+ns,
+		"KEDA_CLUSTER_OBJECT_NAMESPACE="+ns,
+		"POD_NAMESPACE="+ns,
+	)
+}
+
+// kedaCertDirs writes, once per control plane, a self-signed certificate for
+// the operator's gRPC metrics service and an empty directory for --ca-dir.
+func (cp *controlPlane) kedaCertDirs() (certDir, caDir string, err error) {
+	cp.kedaCertOnce.Do(func() {
+		cp.kedaCertDir = filepath.Join(cp.base.LogDir, "keda-certs")
+		cp.kedaCADir = filepath.Join(cp.base.LogDir, "keda-ca")
+		cp.kedaCertErr = writeSelfSigned(cp.kedaCertDir)
+		if cp.kedaCertErr == nil {
+			cp.kedaCertErr = os.MkdirAll(cp.kedaCADir, 0o700)
+		}
+	})
+	return cp.kedaCertDir, cp.kedaCADir, cp.kedaCertErr
+}
+
+func writeSelfSigned(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "keda-operator"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(7 * 24 * time.Hour),
+		IsCA:         true, BasicConstraintsValid: true,
+		KeyUsage:    x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		DNSNames:    []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return err
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	crt := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	for name, b := range map[string][]byte{
+		"ca.crt":  crt,
+		"tls.crt": crt,
+		"tls.key": pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}),
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startKEDAOperator starts an operator watching ns, waits until its
+// ScaledObject controller runs, and stops it at t's cleanup.
+func (cp *controlPlane) startKEDAOperator(t testing.TB, ns string) error {
+	t.Helper()
+	certDir, caDir, err := cp.kedaCertDirs()
+	if err != nil {
+		return fmt.Errorf("KEDA operator certificates: %w", err)
+	}
+	start := time.Now()
+	op, err := startKEDAOperator(filepath.Join(KEDAAssetsDir(), kedaOperatorBinary), cp.base.Kubeconfig, cp.base.LogDir, ns, certDir, caDir)
+	if err != nil {
+		return err
+	}
+	cp.kedaMu.Lock()
+	if cp.kedaOps == nil {
+		cp.kedaOps = map[*kedaOperator]bool{}
+	}
+	cp.kedaOps[op] = true
+	cp.kedaMu.Unlock()
+	t.Logf("testenv: KEDA operator %s watching namespace %s ready in %s (log %s)", KEDAVersion, ns, time.Since(start).Round(time.Millisecond), op.log)
+	t.Cleanup(func() {
+		cp.kedaMu.Lock()
+		delete(cp.kedaOps, op)
+		cp.kedaMu.Unlock()
+		if op.exited() {
+			t.Errorf("testenv: the KEDA operator watching namespace %s exited before the test ended: %v\n%s", ns, op.err, tails(filepath.Dir(op.log), filepath.Base(op.log)))
+			return
+		}
+		if err := op.stop(); err != nil {
+			t.Errorf("testenv: stopping %v\n%s", err, tails(filepath.Dir(op.log), filepath.Base(op.log)))
+		}
+	})
+	return nil
+}
+
+func startKEDAOperator(bin, kubeconfig, logDir, ns, certDir, caDir string) (*kedaOperator, error) {
+	logPath := filepath.Join(logDir, "keda-operator-"+ns+".log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, kedaArgs(certDir, caDir)...)
+	cmd.Env = kedaEnv(kubeconfig, ns)
+	cmd.Stdout, cmd.Stderr = f, f
+	// Its own process group, like etcd and kube-apiserver: a ^C reaches the
+	// test binary, whose Main stops it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("starting the KEDA operator: %w", err)
+	}
+	op := &kedaOperator{ns: ns, cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() {
+		op.err = cmd.Wait()
+		_ = f.Close()
+		close(op.done)
+	}()
+
+	const timeout = 60 * time.Second
+	deadline := time.Now().Add(timeout)
+	for {
+		b, _ := os.ReadFile(logPath)
+		if bytes.Contains(b, kedaReadyMarker) {
+			return op, nil
+		}
+		select {
+		case <-op.done:
+			return nil, fmt.Errorf("KEDA operator exited during startup: %v\n%s", op.err, tails(logDir, filepath.Base(logPath)))
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			_ = op.stop()
+			return nil, fmt.Errorf("KEDA operator did not log %s within %s\n%s", kedaReadyMarker, timeout, tails(logDir, filepath.Base(logPath)))
+		}
+	}
+}
+
+func (k *kedaOperator) exited() bool {
+	select {
+	case <-k.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop sends SIGTERM, then SIGKILL after 10 s.
+func (k *kedaOperator) stop() error {
+	if !k.exited() {
+		_ = k.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-k.done:
+		case <-time.After(10 * time.Second):
+			_ = k.cmd.Process.Kill()
+			<-k.done
+		}
+	}
+	var ee *exec.ExitError
+	if k.err != nil && !(errors.As(k.err, &ee) && (strings.Contains(ee.String(), "terminated") || strings.Contains(ee.String(), "killed"))) {
+		return fmt.Errorf("KEDA operator (namespace %s): %w", k.ns, k.err)
+	}
+	return nil
+}
+
+// stopKEDAOperators stops the operators whose tests did not clean up (a
+// signal or -test.timeout).
+func (cp *controlPlane) stopKEDAOperators() error {
+	cp.kedaMu.Lock()
+	defer cp.kedaMu.Unlock()
+	var errs []error
+	for op := range cp.kedaOps {
+		errs = append(errs, op.stop())
+		delete(cp.kedaOps, op)
+	}
+	return errors.Join(errs...)
+}
