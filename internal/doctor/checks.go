@@ -889,6 +889,7 @@ func (c *checker) scaledObject(so *kedav1alpha1.ScaledObject) {
 			c.add(newFinding("KEDA-004", Error, obj, fmt.Sprintf("trigger metric %s is Failing (%d consecutive failures)", k, n)))
 		}
 	}
+	c.scalerFailedEvents(so, obj)
 	// KEDA-005: target and HPA ownership.
 	var target *Target
 	if ref := so.Spec.ScaleTargetRef; ref != nil {

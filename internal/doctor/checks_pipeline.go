@@ -322,3 +322,39 @@ func podHealth(p *corev1.Pod) string {
 	}
 	return s
 }
+
+// scalerFailedEvents is KEDA-004 from KEDA's events, for what status
+// cannot show: KEDA writes status.health only when a fallback is set, and
+// every reconcile sets Ready=True until the next failing poll sets it back
+// to False, so a ScaledObject whose scaler fails can read Ready=True. A
+// KEDAScalerFailed Warning within the last two polling intervals (at
+// least two minutes) means the scaler is failing now.
+func (c *checker) scalerFailedEvents(so *kedav1alpha1.ScaledObject, obj Object) {
+	for _, f := range c.out {
+		if f.Object == obj && (f.ID == "KEDA-004" || (f.ID == "KEDA-003" && f.Severity == Error)) {
+			return // already reported from status
+		}
+	}
+	if c.s.Now.IsZero() {
+		return
+	}
+	poll := 30 * time.Second
+	if so.Spec.PollingInterval != nil {
+		poll = time.Duration(*so.Spec.PollingInterval) * time.Second
+	}
+	recent := max(2*poll, 2*time.Minute)
+	var last *corev1.Event
+	for _, e := range c.s.Events[EventKey(so.Namespace, "ScaledObject", so.Name)] {
+		if e.Reason == "KEDAScalerFailed" && e.Type == corev1.EventTypeWarning && c.s.Now.Sub(eventTime(e)) <= recent {
+			last = e // newest last
+		}
+	}
+	if last == nil {
+		return
+	}
+	ago := c.s.Now.Sub(eventTime(last)).Truncate(time.Second)
+	f := newFinding("KEDA-004", Error, obj, fmt.Sprintf("KEDA's scaler failed at its latest poll (%s ago; Warning KEDAScalerFailed, %d time(s)): KEDA cannot read the trigger, whatever Ready says", ago, max(last.Count, 1)))
+	f.Message = last.Message
+	f.Evidence.Events = []EventEvidence{{Type: last.Type, Reason: last.Reason, Message: last.Message, Count: last.Count}}
+	c.add(f)
+}

@@ -254,3 +254,30 @@ func TestLiveTriggerAdvice(t *testing.T) {
 		t.Errorf("KEDA-015: %+v", got)
 	}
 }
+
+func TestScalerFailedEvents(t *testing.T) {
+	so := &kedav1alpha1.ScaledObject{ObjectMeta: metav1.ObjectMeta{Name: "worker", Namespace: "ml"},
+		Spec: kedav1alpha1.ScaledObjectSpec{ScaleTargetRef: &kedav1alpha1.ScaleTarget{Name: "worker"},
+			Triggers: []kedav1alpha1.ScaleTriggers{{Type: "prometheus", Metadata: map[string]string{"serverAddress": "http://prometheus:9090", "query": "sum(q)", "threshold": "5"}}}},
+		Status: kedav1alpha1.ScaledObjectStatus{Conditions: kedav1alpha1.Conditions{{Type: kedav1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: "ScaledObjectReady"}}}}
+	msg := `Get "http://prometheus:9090/api/v1/query?query=sum%28q%29": dial tcp 10.0.0.9:9090: connect: connection refused`
+	ev := func(ago time.Duration) *corev1.Event {
+		return &corev1.Event{Type: corev1.EventTypeWarning, Reason: "KEDAScalerFailed", Message: msg, Count: 84, LastTimestamp: metav1.NewTime(now.Add(-ago))}
+	}
+	s := &Snapshot{Now: now, ScaledObjects: []*kedav1alpha1.ScaledObject{so},
+		Events: map[string][]*corev1.Event{EventKey("ml", "ScaledObject", "worker"): {ev(10 * time.Second)}}}
+	got := findings(Check(s), "KEDA-004")
+	if len(got) != 1 || got[0].Message != msg || !strings.Contains(got[0].Summary, "(10s ago; Warning KEDAScalerFailed, 84 time(s))") {
+		t.Fatalf("KEDA-004 from a recent KEDAScalerFailed while Ready=True: %+v", got)
+	}
+	s.Events[EventKey("ml", "ScaledObject", "worker")] = []*corev1.Event{ev(time.Hour)}
+	if got := findings(Check(s), "KEDA-004"); len(got) != 0 {
+		t.Errorf("KEDA-004 from an hour-old event: %+v", got)
+	}
+	// Ready=False already says it, with the event as evidence.
+	s.Events[EventKey("ml", "ScaledObject", "worker")] = []*corev1.Event{ev(10 * time.Second)}
+	so.Status.Conditions[0] = kedav1alpha1.Condition{Type: kedav1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: "TriggerError", Message: "Triggers defined in ScaledObject are not working correctly"}
+	if got := findings(Check(s), "KEDA-004"); len(got) != 0 {
+		t.Errorf("KEDA-004 next to Ready=False TriggerError: %+v", got)
+	}
+}

@@ -264,3 +264,41 @@ func TestKEDAOperatorMissingTargetAndPaused(t *testing.T) {
 	expect(t, r, "KEDA-005", Error, "ScaledObject", "ghost", "")
 	expectQuoted(t, r, "KEDA-003", Info, "worker", "Paused", "True", "ScaledObjectPaused", paused)
 }
+
+// KEDA's Ready flaps (each reconcile sets True, the next failing poll
+// False), and without a fallback it writes no status.health: whenever
+// doctor looks, the failing scaler is an error, from Ready=False or, while
+// Ready reads True, from KEDA's latest KEDAScalerFailed event (KEDA-004).
+func TestKEDAOperatorScalerFailingWhateverReady(t *testing.T) {
+	c := newKEDACluster(t)
+	c.workload("worker", corev1.PodSpec{Containers: []corev1.Container{container("worker", "100m")}})
+	c.operatorScaledObject("worker", "worker", nil, nil)
+	c.waitSOCondition("worker", "Ready", "False", "TriggerError")
+	seen := map[string]int{}
+	for i := 0; i < 8; i++ {
+		r := c.diagnose(nil)
+		found := false
+		for _, f := range r.Findings {
+			if f.Object.Kind != "ScaledObject" || f.Object.Name != "worker" || f.Severity != Error {
+				continue
+			}
+			switch {
+			case f.ID == "KEDA-003" && strings.Contains(f.Summary, "Ready=False TriggerError"):
+				found = true
+				seen["Ready=False"]++
+			case f.ID == "KEDA-004" && strings.Contains(f.Message, "dial tcp 127.0.0.1:1: connect: connection refused"):
+				found = true
+				seen["KEDAScalerFailed"]++
+			}
+		}
+		if !found {
+			var got []string
+			for _, f := range r.Findings {
+				got = append(got, f.ID+" "+f.Severity.String()+" "+f.Object.String()+": "+f.Summary)
+			}
+			t.Fatalf("diagnosis %d: the failing scaler is not an error:\n%s", i, strings.Join(got, "\n"))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Logf("reported through: %v", seen)
+}
