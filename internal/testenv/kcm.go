@@ -2,24 +2,16 @@ package testenv
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"syscall"
-	"time"
 )
 
 // controllerManager is a kube-controller-manager subprocess running only the
 // HPA controller against the shared kube-apiserver.
 type controllerManager struct {
-	cmd   *exec.Cmd
+	*process
 	extra []string
-	log   string
-	done  chan struct{}
-	err   error // set before done is closed
 }
 
 // kube-controller-manager logs these, in this order, once the HPA controller
@@ -59,10 +51,8 @@ func (cp *controlPlane) ensureControllerManager(extra []string) error {
 	kcmMu.Lock()
 	defer kcmMu.Unlock()
 	if cp.kcm != nil {
-		select {
-		case <-cp.kcm.done:
-			return fmt.Errorf("kube-controller-manager exited early: %v\n%s", cp.kcm.err, tails(filepath.Dir(cp.kcm.log), filepath.Base(cp.kcm.log)))
-		default:
+		if cp.kcm.exited() {
+			return fmt.Errorf("kube-controller-manager exited early: %v\n%s", cp.kcm.err, cp.kcm.tail())
 		}
 		if !sameArgs(cp.kcm.extra, extra) {
 			return fmt.Errorf("kube-controller-manager already runs with extra flags %q; this test asks for %q (it is shared per test binary)", cp.kcm.extra, extra)
@@ -78,60 +68,10 @@ func (cp *controlPlane) ensureControllerManager(extra []string) error {
 }
 
 func startControllerManager(assets, kubeconfig, logDir string, extra []string) (*controllerManager, error) {
-	logPath := filepath.Join(logDir, "kube-controller-manager.log")
-	f, err := os.Create(logPath)
+	cmd := exec.Command(filepath.Join(assets, "kube-controller-manager"), kcmArgs(kubeconfig, extra)...)
+	p, err := startProcess("kube-controller-manager", cmd, filepath.Join(logDir, "kube-controller-manager.log"), kcmReady, fmt.Sprintf("%q", kcmReadyMarkers))
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(filepath.Join(assets, "kube-controller-manager"), kcmArgs(kubeconfig, extra)...)
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("starting kube-controller-manager: %w", err)
-	}
-	kcm := &controllerManager{cmd: cmd, extra: extra, log: logPath, done: make(chan struct{})}
-	go func() {
-		kcm.err = cmd.Wait()
-		_ = f.Close()
-		close(kcm.done)
-	}()
-
-	const timeout = 60 * time.Second
-	deadline := time.Now().Add(timeout)
-	for {
-		b, _ := os.ReadFile(logPath)
-		if kcmReady(b) {
-			return kcm, nil
-		}
-		select {
-		case <-kcm.done:
-			return nil, fmt.Errorf("kube-controller-manager exited during startup: %v\n%s", kcm.err, tails(logDir, filepath.Base(logPath)))
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			_ = kcm.stop()
-			return nil, fmt.Errorf("kube-controller-manager did not log %q within %s\n%s", kcmReadyMarkers, timeout, tails(logDir, filepath.Base(logPath)))
-		}
-	}
-}
-
-// stop sends SIGTERM, then SIGKILL after 10 s.
-func (k *controllerManager) stop() error {
-	select {
-	case <-k.done:
-		return nil
-	default:
-	}
-	_ = k.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-k.done:
-	case <-time.After(10 * time.Second):
-		_ = k.cmd.Process.Kill()
-		<-k.done
-	}
-	var ee *exec.ExitError
-	if k.err != nil && !(errors.As(k.err, &ee) && (strings.Contains(ee.String(), "terminated") || strings.Contains(ee.String(), "killed"))) {
-		return fmt.Errorf("kube-controller-manager: %w", k.err)
-	}
-	return nil
+	return &controllerManager{process: p, extra: extra}, nil
 }

@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -22,11 +21,8 @@ import (
 
 // kedaOperator is a KEDA operator subprocess watching one namespace.
 type kedaOperator struct {
-	ns   string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-	err  error // set before done is closed
+	*process
+	ns string
 }
 
 // The operator logs this (controller-runtime, JSON) once the ScaledObject
@@ -142,83 +138,28 @@ func (cp *controlPlane) startKEDAOperator(t testing.TB, ns string) error {
 		delete(cp.kedaOps, op)
 		cp.kedaMu.Unlock()
 		if op.exited() {
-			t.Errorf("testenv: the KEDA operator watching namespace %s exited before the test ended: %v\n%s", ns, op.err, tails(filepath.Dir(op.log), filepath.Base(op.log)))
+			t.Errorf("testenv: the KEDA operator watching namespace %s exited before the test ended: %v\n%s", ns, op.err, op.tail())
 			return
 		}
 		if err := op.stop(); err != nil {
-			t.Errorf("testenv: stopping %v\n%s", err, tails(filepath.Dir(op.log), filepath.Base(op.log)))
+			t.Errorf("testenv: stopping %v\n%s", err, op.tail())
 		}
 	})
 	return nil
 }
 
 func startKEDAOperator(bin, kubeconfig, logDir, ns, certDir, caDir string) (*kedaOperator, error) {
-	logPath := filepath.Join(logDir, "keda-operator-"+ns+".log")
-	f, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
 	cmd := exec.Command(bin, kedaArgs(certDir, caDir)...)
 	cmd.Env = kedaEnv(kubeconfig, ns)
-	cmd.Stdout, cmd.Stderr = f, f
 	// Its own process group, like etcd and kube-apiserver: a ^C reaches the
 	// test binary, whose Main stops it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("starting the KEDA operator: %w", err)
+	ready := func(log []byte) bool { return bytes.Contains(log, kedaReadyMarker) }
+	p, err := startProcess("KEDA operator (namespace "+ns+")", cmd, filepath.Join(logDir, "keda-operator-"+ns+".log"), ready, string(kedaReadyMarker))
+	if err != nil {
+		return nil, err
 	}
-	op := &kedaOperator{ns: ns, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() {
-		op.err = cmd.Wait()
-		_ = f.Close()
-		close(op.done)
-	}()
-
-	const timeout = 60 * time.Second
-	deadline := time.Now().Add(timeout)
-	for {
-		b, _ := os.ReadFile(logPath)
-		if bytes.Contains(b, kedaReadyMarker) {
-			return op, nil
-		}
-		select {
-		case <-op.done:
-			return nil, fmt.Errorf("KEDA operator exited during startup: %v\n%s", op.err, tails(logDir, filepath.Base(logPath)))
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			_ = op.stop()
-			return nil, fmt.Errorf("KEDA operator did not log %s within %s\n%s", kedaReadyMarker, timeout, tails(logDir, filepath.Base(logPath)))
-		}
-	}
-}
-
-func (k *kedaOperator) exited() bool {
-	select {
-	case <-k.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// stop sends SIGTERM, then SIGKILL after 10 s.
-func (k *kedaOperator) stop() error {
-	if !k.exited() {
-		_ = k.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-k.done:
-		case <-time.After(10 * time.Second):
-			_ = k.cmd.Process.Kill()
-			<-k.done
-		}
-	}
-	var ee *exec.ExitError
-	if k.err != nil && !(errors.As(k.err, &ee) && (strings.Contains(ee.String(), "terminated") || strings.Contains(ee.String(), "killed"))) {
-		return fmt.Errorf("KEDA operator (namespace %s): %w", k.ns, k.err)
-	}
-	return nil
+	return &kedaOperator{process: p, ns: ns}, nil
 }
 
 // stopKEDAOperators stops the operators whose tests did not clean up (a
