@@ -101,18 +101,8 @@ func checkKEDAAssets(kedaDir, dir string) error {
 	if kedaDir == "" {
 		return fmt.Errorf("testenv: cannot determine the KEDA operator's directory (set %s or HOME); %s", EnvKEDAAssets, buildHint)
 	}
-	var missing []string
-	p := filepath.Join(kedaDir, kedaOperatorBinary)
-	st, err := os.Stat(p)
-	switch {
-	case err != nil:
-		missing = append(missing, p)
-	case st.IsDir() || st.Mode()&0o111 == 0:
-		missing = append(missing, p+" (not an executable file)")
-	}
-	if st, err := os.Stat(filepath.Join(dir, kedaEventingCRDDir)); err != nil || !st.IsDir() {
-		missing = append(missing, filepath.Join(dir, kedaEventingCRDDir)+"/")
-	}
+	missing := missingExecutables(kedaDir, kedaOperatorBinary)
+	missing = append(missing, missingDirs(dir, kedaEventingCRDDir)...)
 	if len(missing) > 0 {
 		return errors.New("testenv: KEDA operator assets missing:\n\t" + strings.Join(missing, "\n\t") + "\n" + buildHint)
 	}
@@ -129,6 +119,16 @@ func checkAssets(dir string, needKCM bool) error {
 	if needKCM {
 		bins = append(bins[:len(bins):len(bins)], "kube-controller-manager")
 	}
+	missing := missingExecutables(dir, bins...)
+	missing = append(missing, missingDirs(dir, kedaCRDDir)...)
+	if len(missing) > 0 {
+		return errors.New("testenv: control plane assets missing:\n\t" + strings.Join(missing, "\n\t") + "\n" + buildHint)
+	}
+	return nil
+}
+
+// missingExecutables names each of bins that is not an executable file in dir.
+func missingExecutables(dir string, bins ...string) []string {
 	var missing []string
 	for _, b := range bins {
 		p := filepath.Join(dir, b)
@@ -140,11 +140,17 @@ func checkAssets(dir string, needKCM bool) error {
 			missing = append(missing, p+" (not an executable file)")
 		}
 	}
-	if st, err := os.Stat(filepath.Join(dir, kedaCRDDir)); err != nil || !st.IsDir() {
-		missing = append(missing, filepath.Join(dir, kedaCRDDir)+"/")
+	return missing
+}
+
+// missingDirs names each of sub that is not a directory in dir (with a
+// trailing slash).
+func missingDirs(dir string, sub ...string) []string {
+	var missing []string
+	for _, d := range sub {
+		if st, err := os.Stat(filepath.Join(dir, d)); err != nil || !st.IsDir() {
+			missing = append(missing, filepath.Join(dir, d)+"/")
+		}
 	}
-	if len(missing) > 0 {
-		return errors.New("testenv: control plane assets missing:\n\t" + strings.Join(missing, "\n\t") + "\n" + buildHint)
-	}
-	return nil
+	return missing
 }
