@@ -614,10 +614,7 @@ func (c *control) metricInput(e *Engine, k int) {
 	switch s.kind {
 	case msResource, msPods:
 		n := len(c.podIdx)
-		if cap(mi.Samples) < n {
-			mi.Samples = make([]hpa.PodSample, n, 2*n)
-		}
-		mi.Samples = mi.Samples[:n]
+		mi.Samples = sampleSlice(mi.Samples, n)
 		for j, i := range c.podIdx {
 			ps := c.podSample(e, s, &e.pods[i])
 			if ps.Present {
@@ -675,3 +672,12 @@ func (c *control) globalMilli(e *Engine, s *metricSrc) int64 {
 type kedaErr string
 
 func (k kedaErr) Error() string { return string(k) }
+
+// sampleSlice returns s resized to n pod samples, reusing its array when
+// it is large enough.
+func sampleSlice(s []hpa.PodSample, n int) []hpa.PodSample {
+	if cap(s) < n {
+		return make([]hpa.PodSample, n, 2*n)
+	}
+	return s[:n]
+}

@@ -390,10 +390,7 @@ func (c *control) outageInput(e *Engine, k int, mi *hpa.MetricInput) bool {
 	switch s.kind {
 	case msResource, msPods:
 		n := len(c.podIdx)
-		if cap(mi.Samples) < n {
-			mi.Samples = make([]hpa.PodSample, n, 2*n)
-		}
-		mi.Samples = mi.Samples[:n]
+		mi.Samples = sampleSlice(mi.Samples, n)
 		for j, i := range c.podIdx {
 			ps := o.frozenPods[k][i]
 			if ps.Present {
