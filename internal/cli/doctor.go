@@ -16,6 +16,7 @@ import (
 
 	"github.com/mlscale/mlscale/internal/doctor"
 	"github.com/mlscale/mlscale/internal/output"
+	"github.com/mlscale/mlscale/internal/strictyaml"
 	"github.com/mlscale/mlscale/internal/version"
 )
 
@@ -33,6 +34,8 @@ type doctorOptions struct {
 	timeout       time.Duration
 	concurrency   int
 	checkSecrets  bool
+	save          string
+	from          string
 }
 
 func newDoctorCmd(opts *Options) *cobra.Command {
@@ -70,6 +73,16 @@ exits 0 after printing.`,
 			if d.allNamespaces && cmd.Flags().Changed("namespace") {
 				return Usagef("use -n or -A, not both")
 			}
+			if d.from != "" {
+				for _, f := range []string{"filename", "save", "namespace", "all-namespaces", "context", "kubeconfig", "check-secrets"} {
+					if cmd.Flags().Changed(f) {
+						return Usagef("--from replays a saved collection: --%s does not apply", f)
+					}
+				}
+			}
+			if d.save != "" && len(d.files) > 0 {
+				return Usagef("--save writes a live collection: it does not apply to -f")
+			}
 			target := ""
 			if len(args) == 1 {
 				target = args[0]
@@ -84,6 +97,8 @@ exits 0 after printing.`,
 	f.BoolVar(&d.exitZero, "exit-zero", false, "exit 0 whatever was found (the report is still printed)")
 	f.BoolVar(&d.strict, "strict", false, "exit 3 when any check was skipped")
 	f.IntVar(&d.concurrency, "concurrency", 10, "parallel API requests")
+	f.StringVar(&d.save, "save", "", "also write what was collected to FILE (a DoctorSnapshot, JSON) for --from, a bug report or a CI artefact")
+	f.StringVar(&d.from, "from", "", "diagnose a collection saved with --save (- for standard input) instead of a cluster")
 	f.BoolVar(&d.checkSecrets, "check-secrets", false, "also check that the Secrets and keys TriggerAuthentications reference exist (needs get on secrets; reads key names, never values)")
 	cmd.AddCommand(newDoctorSnapshotCmd(opts))
 	return cmd
@@ -281,9 +296,25 @@ func doctorLive(ctx context.Context, opts *Options, d *doctorOptions, target str
 			return nil, Usagef("%s names one object: use -n, not -A", target)
 		}
 	}
-	snap, err := doctorCollect(ctx, opts, d)
-	if err != nil {
-		return nil, err
+	var snap *doctor.Snapshot
+	var err error
+	if d.from != "" {
+		name, data, rerr := strictyaml.ReadFile(d.from, opts.IO.In)
+		if rerr != nil {
+			return nil, rerr
+		}
+		if snap, err = doctor.ReadSnapshot(name, data); err != nil {
+			return nil, err
+		}
+	} else {
+		if snap, err = doctorCollect(ctx, opts, d); err != nil {
+			return nil, err
+		}
+		if d.save != "" {
+			if err := writeFileAtomic(d.save, func(w io.Writer) error { return doctor.WriteSnapshot(w, snap, version.Get().Version) }); err != nil {
+				return nil, fmt.Errorf("--save: %w", err)
+			}
+		}
 	}
 	r := doctor.Diagnose(snap)
 	if kind == "" {

@@ -146,7 +146,7 @@ func (c *checker) relistLag(h *autoscalingv2.HorizontalPodAutoscaler, metric str
 	}
 	relist, from := defaultRelistInterval, "prometheus-adapter's default --metrics-relist-interval"
 	if a := c.s.CustomAdapter; a != nil && a.FromFlag {
-		relist, from = a.RelistInterval, "--metrics-relist-interval of "+a.Deployment
+		relist, from = a.RelistInterval.Duration, "--metrics-relist-interval of "+a.Deployment
 	}
 	age := c.s.Now.Sub(oldest)
 	if age >= relist {

@@ -132,11 +132,11 @@ func TestRelistLag(t *testing.T) {
 		t.Errorf("CUS-001 must stay an error next to CUS-004: %+v", cus)
 	}
 	// A shorter interval read from the adapter's flag: 3 minutes is past it.
-	s.CustomAdapter = &AdapterInfo{Deployment: "monitoring/prometheus-adapter", RelistInterval: time.Minute, FromFlag: true}
+	s.CustomAdapter = &AdapterInfo{Deployment: "monitoring/prometheus-adapter", RelistInterval: metav1.Duration{Duration: time.Minute}, FromFlag: true}
 	if got := findings(Check(s), "CUS-004"); len(got) != 0 {
 		t.Errorf("CUS-004 past a 1m relist interval: %+v", got)
 	}
-	s.CustomAdapter.RelistInterval = 5 * time.Minute
+	s.CustomAdapter.RelistInterval.Duration = 5 * time.Minute
 	got = findings(Check(s), "CUS-004")
 	if len(got) != 1 || !strings.Contains(got[0].Evidence.Facts[0], "--metrics-relist-interval of monitoring/prometheus-adapter") {
 		t.Errorf("CUS-004 with the flag: %+v", got)

@@ -73,6 +73,39 @@ func TestCLIDoctorLive(t *testing.T) {
 	}
 }
 
+// `doctor --save` writes the collection; `doctor --from` replays it,
+// without the cluster, to the same report; a bad file is an input error
+// at its line.
+func TestCLIDoctorSaveAndReplay(t *testing.T) {
+	c := doctor.NewTestCluster(t)
+	c.Workload("llm", corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app"}}})
+	c.CPUHPA("llm", "llm")
+	c.WaitCondition("llm", autoscalingv2.ScalingActive, "FailedGetResourceMetric", "")
+	saved := filepath.Join(t.TempDir(), "collection.json")
+	code, live, errOut := runCLI(t, "doctor", "--kubeconfig", c.Kubeconfig(), "-n", c.Namespace(), "-o", "json", "--save", saved)
+	if code != cli.ExitFailure {
+		t.Fatalf("live: exit %d, stderr %q", code, errOut)
+	}
+	code, replay, errOut := runCLI(t, "doctor", "--from", saved, "-o", "json")
+	if code != cli.ExitFailure || replay != live {
+		t.Errorf("--from: exit %d, stderr %q; report differs from the live one:\nlive   %s\nreplay %s", code, errOut, live, replay)
+	}
+	code, one, _ := runCLI(t, "doctor", "hpa/llm", "--from", saved)
+	if code != cli.ExitFailure || !strings.Contains(one, "HorizontalPodAutoscaler/"+c.Namespace()+"/llm") {
+		t.Errorf("--from with an object: exit %d\n%s", code, one)
+	}
+	if code, _, errOut := runCLI(t, "doctor", "--from", saved, "-n", "other"); code != cli.ExitUsage || !strings.Contains(errOut, "--namespace does not apply") {
+		t.Errorf("--from with -n: exit %d %q", code, errOut)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(bad, []byte("{\"apiVersion\": \"mlscale.dev/v1alpha1\",\n \"kind\": \"DoctorSnapshot\",\n \"snapshot\": {\"now\": \"2026-01-01T00:00:00Z\",\n  \"hpas\": {}}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runCLI(t, "doctor", "--from", bad); code == 0 || out != "" || !strings.Contains(errOut, "bad.json:4") {
+		t.Errorf("bad --from file: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
 // `doctor snapshot` writes an HPAState that `hpa eval` replays to the
 // decision the real controller took.
 func TestCLIDoctorSnapshotReplays(t *testing.T) {

@@ -253,7 +253,7 @@ func (col *collector) adapterProbe() []func(context.Context) {
 		return nil
 	}
 	return []func(context.Context){func(ctx context.Context) {
-		info := &AdapterInfo{RelistInterval: defaultRelistInterval}
+		info := &AdapterInfo{RelistInterval: metav1.Duration{Duration: defaultRelistInterval}}
 		defer func() {
 			col.mu.Lock()
 			s.CustomAdapter = info
@@ -271,7 +271,7 @@ func (col *collector) adapterProbe() []func(context.Context) {
 			score := 0
 			for _, c := range d.Spec.Template.Spec.Containers {
 				if v, ok := relistFlag(c); ok {
-					info.Deployment, info.RelistInterval, info.FromFlag = a.ServiceNamespace+"/"+d.Name, v, true
+					info.Deployment, info.RelistInterval, info.FromFlag = a.ServiceNamespace+"/"+d.Name, metav1.Duration{Duration: v}, true
 					return
 				}
 				if strings.Contains(c.Image, "prometheus-adapter") {

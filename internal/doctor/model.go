@@ -112,11 +112,11 @@ type ProbeEvidence struct {
 
 // Evidence backs a finding.
 type Evidence struct {
-	Conditions []ConditionEvidence `json:"conditions,omitempty"`
-	Events     []EventEvidence     `json:"events,omitempty"`
-	Probe      *ProbeEvidence      `json:"probe,omitempty"`
+	Conditions []ConditionEvidence `json:"conditions"`
+	Events     []EventEvidence     `json:"events"`
+	Probe      *ProbeEvidence      `json:"probe"`
 	// Facts are further observations, one sentence each.
-	Facts []string `json:"facts,omitempty"`
+	Facts []string `json:"facts"`
 }
 
 // Finding is one diagnosed problem.
@@ -135,8 +135,8 @@ type Finding struct {
 	Message     string    `json:"message,omitempty"`
 	Evidence    Evidence  `json:"evidence"`
 	Remediation string    `json:"remediation"`
-	Docs        []string  `json:"docs,omitempty"`
-	Location    *Location `json:"location,omitempty"`
+	Docs        []string  `json:"docs"`
+	Location    *Location `json:"location"`
 }
 
 // SkipReason says why a check could not run.
@@ -156,7 +156,7 @@ type Skipped struct {
 	Reason SkipReason `json:"reason"`
 	// Detail names the probe and the error, e.g. the RBAC denial.
 	Detail string  `json:"detail"`
-	Object *Object `json:"object,omitempty"`
+	Object *Object `json:"object"`
 }
 
 // Summary counts findings by severity and skipped checks.
@@ -179,8 +179,8 @@ type ClusterInfo struct {
 type Report struct {
 	SchemaVersion string       `json:"schemaVersion"`
 	Mode          string       `json:"mode"` // "live" or "offline"
-	Cluster       *ClusterInfo `json:"cluster,omitempty"`
-	Files         []string     `json:"files,omitempty"`
+	Cluster       *ClusterInfo `json:"cluster"`
+	Files         []string     `json:"files"`
 	Summary       Summary      `json:"summary"`
 	Findings      []Finding    `json:"findings"`
 	Skipped       []Skipped    `json:"skipped"`
@@ -227,96 +227,96 @@ func (r *Report) Max() (Severity, bool) {
 // pure function of it. Tests build Snapshots by hand; a Snapshot holds no
 // clients. Maps are keyed by "namespace/name".
 type Snapshot struct {
-	Cluster ClusterInfo
+	Cluster ClusterInfo `json:"cluster"`
 	// Now is the collection time (checks compare ages against it).
-	Now time.Time
+	Now time.Time `json:"now"`
 
 	// Discovery: the groups the API server serves, and the group versions
 	// whose aggregated discovery failed (ErrGroupDiscoveryFailed) with the
 	// error text.
-	Groups          map[string]bool
-	StaleDiscovery  map[string]string
-	HasKEDA         bool // the keda.sh group is served
-	HasOldKEDAGroup bool // keda.k8s.io (KEDA v1) is served
+	Groups          map[string]bool   `json:"groups"`
+	StaleDiscovery  map[string]string `json:"staleDiscovery"`
+	HasKEDA         bool              `json:"hasKEDA,omitempty"`         // the keda.sh group is served
+	HasOldKEDAGroup bool              `json:"hasOldKEDAGroup,omitempty"` // keda.k8s.io (KEDA v1) is served
 
 	// APIServices by name (only the metrics ones are collected).
-	APIServices map[string]*APIService
+	APIServices map[string]*APIService `json:"apiServices"`
 	// Services by key, in the namespaces of the metrics APIServices and of
 	// the diagnosed objects.
-	Services map[string]*corev1.Service
+	Services map[string]*corev1.Service `json:"services"`
 	// AdapterPods are the pods of the namespaces of unavailable metrics
 	// APIServices (API-003 follows Service -> pods), by namespace.
-	AdapterPods map[string][]*corev1.Pod
+	AdapterPods map[string][]*corev1.Pod `json:"adapterPods"`
 
-	HPAs          []*autoscalingv2.HorizontalPodAutoscaler
-	ScaledObjects []*kedav1alpha1.ScaledObject
+	HPAs          []*autoscalingv2.HorizontalPodAutoscaler `json:"hpas"`
+	ScaledObjects []*kedav1alpha1.ScaledObject             `json:"scaledObjects"`
 	// TriggerAuths holds "namespace/name" of each TriggerAuthentication and
 	// "/name" of each ClusterTriggerAuthentication.
-	TriggerAuths map[string]bool
+	TriggerAuths map[string]bool `json:"triggerAuths"`
 	// TriggerAuthParams are the parameter names each TriggerAuthentication
 	// provides (same keys as TriggerAuths); doctor never reads the values.
-	TriggerAuthParams map[string][]string
+	TriggerAuthParams map[string][]string `json:"triggerAuthParams"`
 	// TriggerAuthSecrets are the secretTargetRef entries of each
 	// TriggerAuthentication (same keys as TriggerAuths).
-	TriggerAuthSecrets map[string][]SecretRef
+	TriggerAuthSecrets map[string][]SecretRef `json:"triggerAuthSecrets"`
 	// Secrets maps "namespace/name" of each Secret a referenced
 	// TriggerAuthentication names to its key names (never its values);
 	// nil when not read (opt-in: Scope.CheckSecrets, --check-secrets).
-	Secrets     map[string]*SecretKeys
-	Deployments map[string]*appsv1.Deployment
+	Secrets     map[string]*SecretKeys        `json:"secrets"`
+	Deployments map[string]*appsv1.Deployment `json:"deployments"`
 	// KEDADeployments are the Deployments of the namespace that serves
 	// external.metrics.k8s.io when it is KEDA's (keda-operator and its
 	// metrics server); nil when not read.
-	KEDADeployments map[string]*appsv1.Deployment
+	KEDADeployments map[string]*appsv1.Deployment `json:"kedaDeployments"`
 	// KEDAWebhook is KEDA's admission webhook (ValidatingWebhookConfiguration
 	// keda-admission) and its Service's ready endpoints; nil when absent or
 	// not read.
-	KEDAWebhook *Webhook
+	KEDAWebhook *Webhook `json:"kedaWebhook"`
 	// Targets are the /scale views of the HPAs' and ScaledObjects' targets,
 	// keyed by "namespace/Kind/name".
-	Targets map[string]*Target
+	Targets map[string]*Target `json:"targets"`
 	// Pods by namespace.
-	Pods map[string][]*corev1.Pod
+	Pods map[string][]*corev1.Pod `json:"pods"`
 	// Events about HPAs and ScaledObjects, by "namespace/Kind/name",
 	// newest last.
-	Events map[string][]*corev1.Event
+	Events map[string][]*corev1.Event `json:"events"`
 
 	// PodMetrics holds what metrics.k8s.io returned, by namespace then pod
 	// name; a namespace absent from the map was not probed.
-	PodMetrics map[string]map[string]*PodUsage
+	PodMetrics map[string]map[string]*PodUsage `json:"podMetrics"`
 	// CustomMetrics is the custom.metrics.k8s.io discovery list
 	// ("pods/<metric>", "<resource>/<metric>"); nil when not probed.
-	CustomMetrics map[string]bool
+	CustomMetrics map[string]bool `json:"customMetrics"`
 	// Probes are value queries by "namespace/Kind/name#i" (the i-th metric
 	// of an HPA, or "ScaledObject" and the external metric name).
-	Probes map[string]*MetricProbe
+	Probes map[string]*MetricProbe `json:"probes"`
 
 	// Nodes maps each Node's name to whether it is Ready; nil when not read
 	// (read only when some HPA needs the resource metrics API).
-	Nodes map[string]bool
+	Nodes map[string]bool `json:"nodes"`
 	// NodeMetrics holds the node names metrics.k8s.io returned NodeMetrics
 	// for; nil when not probed.
-	NodeMetrics map[string]bool
+	NodeMetrics map[string]bool `json:"nodeMetrics"`
 	// HPAController is what the HPA controller's own identity may read
 	// through the custom and external metrics APIs; nil when not probed.
-	HPAController *ControllerAccess
+	HPAController *ControllerAccess `json:"hpaController"`
 	// CustomAdapter describes the adapter behind custom.metrics.k8s.io
 	// (its relist interval); nil when not read.
-	CustomAdapter *AdapterInfo
+	CustomAdapter *AdapterInfo `json:"customAdapter"`
 
 	// Skipped lists the checks that could not run.
-	Skipped []Skipped
+	Skipped []Skipped `json:"skipped"`
 }
 
 // APIService is the part of an apiregistration.k8s.io/v1 APIService doctor reads.
 type APIService struct {
-	Name                  string
-	Labels                map[string]string
-	ServiceNamespace      string // "" for a local (built-in) APIService
-	ServiceName           string
-	ServicePort           int32
-	InsecureSkipTLSVerify bool
-	Conditions            []ConditionEvidence
+	Name                  string              `json:"name,omitempty"`
+	Labels                map[string]string   `json:"labels"`
+	ServiceNamespace      string              `json:"serviceNamespace,omitempty"` // "" for a local (built-in) APIService
+	ServiceName           string              `json:"serviceName,omitempty"`
+	ServicePort           int32               `json:"servicePort,omitempty"`
+	InsecureSkipTLSVerify bool                `json:"insecureSkipTLSVerify,omitempty"`
+	Conditions            []ConditionEvidence `json:"conditions"`
 }
 
 // Available returns the Available condition, if any.
@@ -332,84 +332,92 @@ func (a *APIService) Available() (ConditionEvidence, bool) {
 // Webhook is an admission webhook's Service and how many ready endpoints
 // back it.
 type Webhook struct {
-	Configuration    string
-	Webhook          string
-	ServiceNamespace string
-	ServiceName      string
-	FailurePolicy    string
-	ReadyEndpoints   int
+	Configuration    string `json:"configuration,omitempty"`
+	Webhook          string `json:"webhook,omitempty"`
+	ServiceNamespace string `json:"serviceNamespace,omitempty"`
+	ServiceName      string `json:"serviceName,omitempty"`
+	FailurePolicy    string `json:"failurePolicy,omitempty"`
+	ReadyEndpoints   int    `json:"readyEndpoints,omitempty"`
 }
 
 // Target is a scale target's /scale view.
 type Target struct {
-	Kind, Name   string
-	Found        bool
-	SpecReplicas int32
-	Selector     string
+	Kind         string `json:"kind,omitempty"`
+	Name         string `json:"name,omitempty"`
+	Found        bool   `json:"found,omitempty"`
+	SpecReplicas int32  `json:"specReplicas,omitempty"`
+	Selector     string `json:"selector,omitempty"`
 	// Template is the pod template, when the target kind has one doctor knows.
-	Template *corev1.PodTemplateSpec
-	Err      string
+	Template *corev1.PodTemplateSpec `json:"template"`
+	Err      string                  `json:"err,omitempty"`
 }
 
 // PodUsage is one metrics.k8s.io PodMetrics item.
 type PodUsage struct {
-	Timestamp  metav1.Time
-	Window     metav1.Duration
-	Containers map[string]corev1.ResourceList
+	Timestamp  metav1.Time                    `json:"timestamp,omitempty"`
+	Window     metav1.Duration                `json:"window,omitempty"`
+	Containers map[string]corev1.ResourceList `json:"containers"`
 }
 
 // MetricProbe is a value query doctor made against a metrics API.
 type MetricProbe struct {
-	Path       string
-	HTTPStatus int
-	Err        string
-	Items      int
-	Values     []resource.Quantity
+	Path       string              `json:"path,omitempty"`
+	HTTPStatus int                 `json:"httpStatus,omitempty"`
+	Err        string              `json:"err,omitempty"`
+	Items      int                 `json:"items,omitempty"`
+	Values     []resource.Quantity `json:"values"`
 	// PerObject maps describedObject.name to its value (custom metrics).
-	PerObject map[string]resource.Quantity
+	PerObject map[string]resource.Quantity `json:"perObject"`
 	// NaN reports a value that did not parse or parsed to the
 	// min-int64 milli sentinel prometheus-adapter used to return for NaN.
-	NaN bool
+	NaN bool `json:"nan,omitempty"`
 }
 
 // SecretRef is one secretTargetRef of a TriggerAuthentication: KEDA sets
 // the trigger's Parameter from Key of Secret Name.
 type SecretRef struct {
-	Parameter, Name, Key string
+	Parameter string `json:"parameter,omitempty"`
+	Name      string `json:"name,omitempty"`
+	Key       string `json:"key,omitempty"`
 	// Namespace is the Secret's namespace: the TriggerAuthentication's, or
 	// KEDA's own for a ClusterTriggerAuthentication.
-	Namespace string
+	Namespace string `json:"namespace,omitempty"`
 }
 
 // SecretKeys is what doctor read of a Secret: whether it exists and its
 // key names.
 type SecretKeys struct {
-	Found bool
-	Keys  []string
+	Found bool     `json:"found,omitempty"`
+	Keys  []string `json:"keys"`
 }
 
 // ControllerAccess is the HPA controller's identity and the metric reads
 // its RBAC denies, as SubjectAccessReviews answered them (CUS-006).
 type ControllerAccess struct {
 	// User and Groups are the identity the reviews were made for.
-	User   string
-	Groups []string
+	User   string   `json:"user,omitempty"`
+	Groups []string `json:"groups"`
 	// ServiceAccount is true when the identity is the ServiceAccount
 	// kube-system/horizontal-pod-autoscaler (kube-controller-manager
 	// --use-service-account-credentials); false for the controller
 	// manager's own user system:kube-controller-manager.
-	ServiceAccount bool
+	ServiceAccount bool `json:"serviceAccount,omitempty"`
 	// Denied maps the ProbeKey of an HPA metric to the denied request.
-	Denied map[string]AccessDenial
+	Denied map[string]AccessDenial `json:"denied"`
 }
 
 // AccessDenial is one request the authorizer refuses the HPA controller.
 type AccessDenial struct {
 	// Verb, Group, Resource, Subresource, Name and Namespace are the
 	// request's attributes, as the HPA controller's metrics client makes it.
-	Verb, Group, Resource, Subresource, Name, Namespace string
+	Verb        string `json:"verb,omitempty"`
+	Group       string `json:"group,omitempty"`
+	Resource    string `json:"resource,omitempty"`
+	Subresource string `json:"subresource,omitempty"`
+	Name        string `json:"name,omitempty"`
+	Namespace   string `json:"namespace,omitempty"`
 	// Reason is the authorizer's reason, often empty for RBAC.
-	Reason string
+	Reason string `json:"reason,omitempty"`
 }
 
 // String is the request in RBAC terms: `list external.metrics.k8s.io/s0-rabbitmq in namespace ml`.
@@ -429,10 +437,10 @@ func (d AccessDenial) String() string {
 // discovery cycle (CUS-004).
 type AdapterInfo struct {
 	// Deployment is "namespace/name" of the adapter's Deployment, when found.
-	Deployment string
+	Deployment string `json:"deployment,omitempty"`
 	// RelistInterval is its --metrics-relist-interval (10m when the flag
 	// is not set: prometheus-adapter's default).
-	RelistInterval time.Duration
+	RelistInterval metav1.Duration `json:"relistInterval,omitempty"`
 	// FromFlag is true when RelistInterval was read from the flag.
-	FromFlag bool
+	FromFlag bool `json:"fromFlag,omitempty"`
 }
