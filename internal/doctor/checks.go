@@ -435,6 +435,8 @@ func (c *checker) hpa(h *autoscalingv2.HorizontalPodAutoscaler) {
 	// HPA-007: never processed.
 	if len(h.Status.Conditions) == 0 && !c.s.Now.IsZero() && c.s.Now.Sub(h.CreationTimestamp.Time).Seconds() > 60 {
 		c.add(newFinding("HPA-007", Warning, obj, "the HPA has no conditions a minute after creation: the HPA controller is not processing it"))
+	} else if f, ok := c.staleGeneration(h); ok {
+		c.add(f)
 	}
 	// HPA-009: smells.
 	if h.Spec.MinReplicas != nil && *h.Spec.MinReplicas == h.Spec.MaxReplicas {

@@ -358,3 +358,29 @@ func (c *checker) scalerFailedEvents(so *kedav1alpha1.ScaledObject, obj Object) 
 	f.Evidence.Events = []EventEvidence{{Type: last.Type, Reason: last.Reason, Message: last.Message, Count: last.Count}}
 	c.add(f)
 }
+
+// staleGeneration is the other half of HPA-007: the HPA's spec changed
+// (metadata.generation) more than a minute ago and the controller, which
+// writes status.observedGeneration at every sync (15 s by default), has
+// not caught up. The spec's last write is the newest managedFields entry
+// that is not for the status subresource.
+func (c *checker) staleGeneration(h *autoscalingv2.HorizontalPodAutoscaler) (Finding, bool) {
+	og := h.Status.ObservedGeneration
+	if og == nil || *og >= h.Generation || c.s.Now.IsZero() {
+		return Finding{}, false
+	}
+	var changed time.Time
+	for _, mf := range h.ManagedFields {
+		if mf.Subresource == "" && mf.Time != nil && mf.Time.After(changed) {
+			changed = mf.Time.Time
+		}
+	}
+	if changed.IsZero() {
+		changed = h.CreationTimestamp.Time
+	}
+	if changed.IsZero() || c.s.Now.Sub(changed) <= time.Minute {
+		return Finding{}, false
+	}
+	return newFinding("HPA-007", Warning, hpaObject(h), fmt.Sprintf("the spec changed %s ago (generation %d) and the controller still reports generation %d: the HPA controller is not processing it (kube-controller-manager down, not leader, or stuck)",
+		c.s.Now.Sub(changed).Truncate(time.Second), h.Generation, *og)), true
+}

@@ -281,3 +281,32 @@ func TestScalerFailedEvents(t *testing.T) {
 		t.Errorf("KEDA-004 next to Ready=False TriggerError: %+v", got)
 	}
 }
+
+func TestStaleGeneration(t *testing.T) {
+	h := fixtureHPA("llm", "Deployment", "llm")
+	h.Generation = 3
+	og := int64(2)
+	h.Status.ObservedGeneration = &og
+	h.Status.Conditions = []autoscalingv2.HorizontalPodAutoscalerCondition{cond(autoscalingv2.AbleToScale, corev1.ConditionTrue, "ReadyForNewScale", "recommended size matches current size")}
+	edited := metav1.NewTime(now.Add(-5 * time.Minute))
+	statusWrite := metav1.NewTime(now.Add(-10 * time.Second))
+	h.ManagedFields = []metav1.ManagedFieldsEntry{
+		{Manager: "kubectl-client-side-apply", Operation: metav1.ManagedFieldsOperationUpdate, Time: &edited},
+		{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "status", Time: &statusWrite},
+	}
+	s := &Snapshot{Now: now, HPAs: []*autoscalingv2.HorizontalPodAutoscaler{h}}
+	got := findings(Check(s), "HPA-007")
+	if len(got) != 1 || !strings.Contains(got[0].Summary, "the spec changed 5m0s ago (generation 3) and the controller still reports generation 2") {
+		t.Fatalf("HPA-007 for a stale generation: %+v", got)
+	}
+	recent := metav1.NewTime(now.Add(-20 * time.Second))
+	h.ManagedFields[0].Time = &recent
+	if got := findings(Check(s), "HPA-007"); len(got) != 0 {
+		t.Errorf("HPA-007 20 s after an edit (the controller syncs every 15 s): %+v", got)
+	}
+	og = 3
+	h.ManagedFields[0].Time = &edited
+	if got := findings(Check(s), "HPA-007"); len(got) != 0 {
+		t.Errorf("HPA-007 with the generation observed: %+v", got)
+	}
+}

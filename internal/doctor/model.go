@@ -112,11 +112,11 @@ type ProbeEvidence struct {
 
 // Evidence backs a finding.
 type Evidence struct {
-	Conditions []ConditionEvidence `json:"conditions"`
-	Events     []EventEvidence     `json:"events"`
-	Probe      *ProbeEvidence      `json:"probe"`
+	Conditions []ConditionEvidence `json:"conditions,omitempty"`
+	Events     []EventEvidence     `json:"events,omitempty"`
+	Probe      *ProbeEvidence      `json:"probe,omitempty"`
 	// Facts are further observations, one sentence each.
-	Facts []string `json:"facts"`
+	Facts []string `json:"facts,omitempty"`
 }
 
 // Finding is one diagnosed problem.
@@ -124,7 +124,7 @@ type Finding struct {
 	// ID is the check ID from the catalogue (docs/doctor.md), e.g. "RES-001".
 	ID       string   `json:"id"`
 	Severity Severity `json:"severity"`
-	Object   Object   `json:"object"`
+	Object   Object   `json:"object,omitempty"`
 	// Title is the check's one-line name.
 	Title string `json:"title"`
 	// Summary is mlscale's one-line cause for this object.
@@ -135,8 +135,8 @@ type Finding struct {
 	Message     string    `json:"message,omitempty"`
 	Evidence    Evidence  `json:"evidence"`
 	Remediation string    `json:"remediation"`
-	Docs        []string  `json:"docs"`
-	Location    *Location `json:"location"`
+	Docs        []string  `json:"docs,omitempty"`
+	Location    *Location `json:"location,omitempty"`
 }
 
 // SkipReason says why a check could not run.
@@ -156,7 +156,7 @@ type Skipped struct {
 	Reason SkipReason `json:"reason"`
 	// Detail names the probe and the error, e.g. the RBAC denial.
 	Detail string  `json:"detail"`
-	Object *Object `json:"object"`
+	Object *Object `json:"object,omitempty"`
 }
 
 // Summary counts findings by severity and skipped checks.
@@ -179,8 +179,8 @@ type ClusterInfo struct {
 type Report struct {
 	SchemaVersion string       `json:"schemaVersion"`
 	Mode          string       `json:"mode"` // "live" or "offline"
-	Cluster       *ClusterInfo `json:"cluster"`
-	Files         []string     `json:"files"`
+	Cluster       *ClusterInfo `json:"cluster,omitempty"`
+	Files         []string     `json:"files,omitempty"`
 	Summary       Summary      `json:"summary"`
 	Findings      []Finding    `json:"findings"`
 	Skipped       []Skipped    `json:"skipped"`
