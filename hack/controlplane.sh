@@ -7,12 +7,13 @@
 #   MLSCALE_SKIP_INTEGRATION=1    skip: build nothing, exit 0
 #   MLSCALE_SKIP_CLUSTER_TESTS=1  the same (the name issue 6 uses)
 #   MLSCALE_K8S_ASSETS=<dir>      use <dir> instead of the default cache path
-#   MLSCALE_KEDA_ASSETS=<dir>     the same for the KEDA operator's directory
+#   MLSCALE_KEDA_ASSETS=<dir>     the same for the KEDA operator's and metrics
+#                                 server's directory
 #   MLSCALE_BUILD_NICE=<n>        nice level of the builds (default 10)
 #
 # Default asset dirs: ${XDG_CACHE_HOME:-$HOME/.cache}/mlscale/k8s-<version>
-# and .../mlscale/keda-<version>/keda-operator (internal/testenv computes the
-# same paths; the operator has its own directory so that a Kubernetes bump
+# and .../mlscale/keda-<version>/{keda-operator,keda-adapter} (internal/testenv
+# computes the same paths; KEDA has its own directory so that a Kubernetes bump
 # does not rebuild it, nor a KEDA bump the control plane). A fresh clone on
 # the same machine reuses them. Each binary has a stamp (<bin>.stamp) recording the module
 # version, the Go version and a hash of the tools module's go.mod/go.sum; a
@@ -21,7 +22,8 @@
 # Versions come from the tools modules, the single source of truth:
 #   hack/k8sbin/go.mod       k8s.io/kubernetes (+ 33 staging replaces)
 #   hack/k8sbin/etcd/go.mod  go.etcd.io/etcd/server/v3
-#   hack/kedabin/go.mod      github.com/kedacore/keda/v2 (cmd/operator; KEDA's
+#   hack/kedabin/go.mod      github.com/kedacore/keda/v2 (cmd/operator and
+#                            cmd/adapter, the metrics server; KEDA's
 #                            k8s v0.35 pins copied from its go.mod)
 # CRDs: github.com/kedacore/keda/v2 (the version in the main go.mod when it has
 # one, else $KEDA_VERSION) and github.com/prometheus-operator/prometheus-operator
@@ -72,7 +74,7 @@ ASSETS=${MLSCALE_K8S_ASSETS:-$CACHE_BASE/mlscale/k8s-$K8S_VERSION}
 KEDA_ASSETS=${MLSCALE_KEDA_ASSETS:-$CACHE_BASE/mlscale/keda-$KEDA_OPERATOR_VERSION}
 mkdir -p "$ASSETS" "$KEDA_ASSETS"
 log "asset dir $ASSETS (kubernetes $K8S_VERSION, etcd $ETCD_VERSION, $GO_VERSION)"
-log "asset dir $KEDA_ASSETS (keda operator $KEDA_OPERATOR_VERSION)"
+log "asset dir $KEDA_ASSETS (keda operator and metrics server $KEDA_OPERATOR_VERSION)"
 
 # Serialise concurrent runs (two clones running `make test` at once) so the
 # ~3 GB links never run in parallel and no one sees a half-written binary.
@@ -122,9 +124,14 @@ build etcd "$ETCDBIN" go.etcd.io/etcd/server/v3 \
 # The KEDA operator, as KEDA releases it: CGO_ENABLED=0 (its Makefile's
 # default), version stamped without the v (its release workflow). About 11
 # minutes cold on 2 cores, 2.3 GB peak.
-build keda-operator "$KEDABIN" github.com/kedacore/keda/v2/cmd/operator \
-	"github.com/kedacore/keda/v2 $KEDA_OPERATOR_VERSION $GO_VERSION $(modhash "$KEDABIN")" \
-	"-s -w -X github.com/kedacore/keda/v2/version.Version=${KEDA_OPERATOR_VERSION#v}" "$KEDA_ASSETS" 0
+KEDA_STAMP="github.com/kedacore/keda/v2 $KEDA_OPERATOR_VERSION $GO_VERSION $(modhash "$KEDABIN")"
+KEDA_LDFLAGS="-s -w -X github.com/kedacore/keda/v2/version.Version=${KEDA_OPERATOR_VERSION#v}"
+build keda-operator "$KEDABIN" github.com/kedacore/keda/v2/cmd/operator "$KEDA_STAMP" "$KEDA_LDFLAGS" "$KEDA_ASSETS" 0
+# KEDA's metrics server (keda-operator-metrics-apiserver; KEDA's cmd/adapter,
+# released as keda-adapter), the same way. It shares most packages with the
+# operator, so after the operator (same build cache) it takes about 2
+# minutes on 2 cores.
+build keda-adapter "$KEDABIN" github.com/kedacore/keda/v2/cmd/adapter "$KEDA_STAMP" "$KEDA_LDFLAGS" "$KEDA_ASSETS" 0
 
 # CRDs. The KEDA version follows the main module's go.mod when it requires
 # github.com/kedacore/keda/v2; `go mod download mod@version` does not edit it.

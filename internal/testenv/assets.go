@@ -14,8 +14,8 @@ const (
 	// hack/k8sbin/go.mod; a unit test keeps the two in sync).
 	KubernetesVersion = "v1.37.2"
 
-	// KEDAVersion is the version of the KEDA operator that
-	// hack/controlplane.sh builds (from hack/kedabin/go.mod; a unit test
+	// KEDAVersion is the version of the KEDA operator and metrics server
+	// that hack/controlplane.sh builds (from hack/kedabin/go.mod; a unit test
 	// keeps the two, and the main go.mod's KEDA, in sync).
 	KEDAVersion = "v2.20.2"
 
@@ -25,7 +25,8 @@ const (
 	EnvSkipCluster = "MLSCALE_SKIP_CLUSTER_TESTS"
 	// EnvAssets overrides the asset directory (binaries and CRDs).
 	EnvAssets = "MLSCALE_K8S_ASSETS"
-	// EnvKEDAAssets overrides the directory of the KEDA operator binary.
+	// EnvKEDAAssets overrides the directory of the KEDA operator and
+	// metrics server binaries.
 	EnvKEDAAssets = "MLSCALE_KEDA_ASSETS"
 
 	// buildHint is part of every "binaries missing" failure.
@@ -95,13 +96,18 @@ func KEDAAssetsDir() string {
 	return filepath.Join(base, "mlscale", "keda-"+KEDAVersion)
 }
 
-// checkKEDAAssets returns an error naming the missing KEDA operator binary or
-// eventing CRD directory, with the command that builds them.
-func checkKEDAAssets(kedaDir, dir string) error {
+// checkKEDAAssets returns an error naming the missing KEDA operator binary
+// (and, with metricsServer, KEDA's metrics server), or the eventing CRD
+// directory, with the command that builds them.
+func checkKEDAAssets(kedaDir, dir string, metricsServer bool) error {
 	if kedaDir == "" {
 		return fmt.Errorf("testenv: cannot determine the KEDA operator's directory (set %s or HOME); %s", EnvKEDAAssets, buildHint)
 	}
-	missing := missingExecutables(kedaDir, kedaOperatorBinary)
+	bins := []string{kedaOperatorBinary}
+	if metricsServer {
+		bins = append(bins, kedaMetricsServerBinary)
+	}
+	missing := missingExecutables(kedaDir, bins...)
 	missing = append(missing, missingDirs(dir, kedaEventingCRDDir)...)
 	if len(missing) > 0 {
 		return errors.New("testenv: KEDA operator assets missing:\n\t" + strings.Join(missing, "\n\t") + "\n" + buildHint)

@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -120,9 +122,17 @@ func TestKEDAVersionMatchesModules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"k8s.io/client-go => k8s.io/client-go v0.", "sigs.k8s.io/controller-runtime => sigs.k8s.io/controller-runtime v0.", "tool github.com/kedacore/keda/v2/cmd/operator"} {
+	for _, want := range []string{"k8s.io/client-go => k8s.io/client-go v0.", "sigs.k8s.io/controller-runtime => sigs.k8s.io/controller-runtime v0."} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("hack/kedabin/go.mod lacks %q", want)
+		}
+	}
+	// The operator and the metrics server are tools of the module (a tool
+	// block), so go.sum covers both.
+	tools := regexp.MustCompile(`(?s)\ntool \((.*?)\n\)`).FindSubmatch(b)
+	for _, pkg := range []string{"github.com/kedacore/keda/v2/cmd/operator", "github.com/kedacore/keda/v2/cmd/adapter"} {
+		if tools == nil || !regexp.MustCompile(`(?m)^\s*`+regexp.QuoteMeta(pkg)+`$`).Match(tools[1]) {
+			t.Errorf("hack/kedabin/go.mod's tool block lacks %s", pkg)
 		}
 	}
 }
@@ -146,12 +156,12 @@ func TestKEDAAssetsDir(t *testing.T) {
 
 func TestCheckKEDAAssetsMissing(t *testing.T) {
 	kedaDir, dir := t.TempDir(), t.TempDir()
-	err := checkKEDAAssets(kedaDir, dir)
+	err := checkKEDAAssets(kedaDir, dir, true)
 	if err == nil {
 		t.Fatal("checkKEDAAssets on empty dirs: nil error")
 	}
 	for _, want := range []string{
-		filepath.Join(kedaDir, "keda-operator"), filepath.Join(dir, kedaEventingCRDDir),
+		filepath.Join(kedaDir, "keda-operator"), filepath.Join(kedaDir, "keda-adapter"), filepath.Join(dir, kedaEventingCRDDir),
 		"make controlplane", "hack/controlplane.sh", "MLSCALE_SKIP_INTEGRATION=1",
 	} {
 		if !strings.Contains(err.Error(), want) {
@@ -164,19 +174,30 @@ func TestCheckKEDAAssetsMissing(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(kedaDir, "keda-operator"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := checkKEDAAssets(kedaDir, dir); err == nil || !strings.Contains(err.Error(), "keda-operator (not an executable file)") {
+	if err := checkKEDAAssets(kedaDir, dir, false); err == nil || !strings.Contains(err.Error(), "keda-operator (not an executable file)") {
 		t.Errorf("non-executable keda-operator: err = %v", err)
 	}
 	if err := os.Chmod(filepath.Join(kedaDir, "keda-operator"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := checkKEDAAssets(kedaDir, dir); err != nil {
+	if err := checkKEDAAssets(kedaDir, dir, false); err != nil {
+		t.Errorf("complete KEDA operator assets: %v", err)
+	}
+	// The metrics server only when asked for.
+	err = checkKEDAAssets(kedaDir, dir, true)
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(kedaDir, "keda-adapter")) || strings.Contains(err.Error(), "keda-operator") {
+		t.Errorf("without keda-adapter, with the metrics server: err = %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(kedaDir, "keda-adapter"), nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkKEDAAssets(kedaDir, dir, true); err != nil {
 		t.Errorf("complete KEDA assets: %v", err)
 	}
 }
 
 func TestKEDAArgsAndEnv(t *testing.T) {
-	got := strings.Join(kedaArgs("/certs", "/ca"), " ")
+	got := strings.Join(kedaArgs("/certs", "/ca", "127.0.0.1:0"), " ")
 	for _, want := range []string{"--leader-elect=false", "--metrics-bind-address=0", "--health-probe-bind-address=0",
 		"--metrics-service-bind-address=127.0.0.1:0", "--enable-cert-rotation=false", "--cert-dir=/certs", "--ca-dir=/ca"} {
 		if !strings.Contains(got, want) {
@@ -194,5 +215,45 @@ func TestKEDAArgsAndEnv(t *testing.T) {
 		if last[k] != v {
 			t.Errorf("keda env %s = %q, want %q", k, last[k], v)
 		}
+	}
+}
+
+func TestKEDAMetricsServerArgs(t *testing.T) {
+	got := strings.Join(kedaMetricsServerArgs("/k", "/certs", "127.0.0.1:9666", 6443), " ")
+	for _, want := range []string{"--secure-port=6443", "--bind-address=127.0.0.1", "--cert-dir=/certs",
+		"--tls-cert-file=/certs/tls.crt", "--tls-private-key-file=/certs/tls.key", "--metrics-service-address=127.0.0.1:9666",
+		"--authentication-kubeconfig=/k", "--authorization-kubeconfig=/k", "--lister-kubeconfig=/k", "--port=0"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("metrics server args %q lack %q", got, want)
+		}
+	}
+}
+
+// The aggregator's client certificate must verify against the CA that
+// kube-apiserver publishes as requestheader-client-ca-file, for client auth.
+func TestFrontProxyCerts(t *testing.T) {
+	dir := t.TempDir()
+	if err := writeFrontProxyCerts(dir); err != nil {
+		t.Fatal(err)
+	}
+	caPEM, err := os.ReadFile(filepath.Join(dir, "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := tls.LoadX509KeyPair(filepath.Join(dir, "client.crt"), filepath.Join(dir, "client.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		t.Errorf("front-proxy client certificate: %v", err)
+	}
+	if leaf.Subject.CommonName != frontProxyUser {
+		t.Errorf("CN = %q, want %q", leaf.Subject.CommonName, frontProxyUser)
 	}
 }

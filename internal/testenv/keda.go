@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,7 +23,8 @@ import (
 // kedaOperator is a KEDA operator subprocess watching one namespace.
 type kedaOperator struct {
 	*process
-	ns string
+	ns       string
+	grpcAddr string // its gRPC metrics service; port 0 unless a metrics server connects to it
 }
 
 // The operator logs this (controller-runtime, JSON) once the ScaledObject
@@ -33,14 +35,15 @@ var kedaReadyMarker = []byte(`"msg":"Starting workers","controller":"scaledobjec
 // cmd/operator/main.go): no leader election, no metrics or probe listeners,
 // no cert rotation (which would patch webhooks and APIServices); the gRPC
 // metrics service, which always starts and needs ca.crt/tls.crt/tls.key in
-// --cert-dir, listens on a free loopback port.
-func kedaArgs(certDir, caDir string) []string {
+// --cert-dir, listens on grpcAddr (127.0.0.1:0, any free loopback port,
+// unless KEDA's metrics server must know the port).
+func kedaArgs(certDir, caDir, grpcAddr string) []string {
 	return []string{
 		"--leader-elect=false",
 		"--enable-prometheus-metrics=false",
 		"--metrics-bind-address=0",
 		"--health-probe-bind-address=0",
-		"--metrics-service-bind-address=127.0.0.1:0",
+		"--metrics-service-bind-address=" + grpcAddr,
 		"--enable-cert-rotation=false",
 		"--enable-webhook-patching=false",
 		"--enable-apiservice-patching=false",
@@ -91,6 +94,7 @@ func writeSelfSigned(dir string) error {
 		KeyUsage:    x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		DNSNames:    []string{"localhost"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -113,30 +117,24 @@ func writeSelfSigned(dir string) error {
 	return nil
 }
 
-// startKEDAOperator starts an operator watching ns, waits until its
-// ScaledObject controller runs, and stops it at t's cleanup.
-func (cp *controlPlane) startKEDAOperator(t testing.TB, ns string) error {
+// startKEDAOperator starts an operator watching ns, its gRPC metrics
+// service on grpcAddr, waits until its ScaledObject controller runs, and
+// stops it at t's cleanup.
+func (cp *controlPlane) startKEDAOperator(t testing.TB, ns, grpcAddr string) (*kedaOperator, error) {
 	t.Helper()
 	certDir, caDir, err := cp.kedaCertDirs()
 	if err != nil {
-		return fmt.Errorf("KEDA operator certificates: %w", err)
+		return nil, fmt.Errorf("KEDA operator certificates: %w", err)
 	}
 	start := time.Now()
-	op, err := startKEDAOperator(filepath.Join(KEDAAssetsDir(), kedaOperatorBinary), cp.base.Kubeconfig, cp.base.LogDir, ns, certDir, caDir)
+	op, err := startKEDAOperator(filepath.Join(KEDAAssetsDir(), kedaOperatorBinary), cp.base.Kubeconfig, cp.base.LogDir, ns, certDir, caDir, grpcAddr)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	cp.kedaMu.Lock()
-	if cp.kedaOps == nil {
-		cp.kedaOps = map[*kedaOperator]bool{}
-	}
-	cp.kedaOps[op] = true
-	cp.kedaMu.Unlock()
+	cp.trackKEDA(op.process)
 	t.Logf("testenv: KEDA operator %s watching namespace %s ready in %s (log %s)", KEDAVersion, ns, time.Since(start).Round(time.Millisecond), op.log)
 	t.Cleanup(func() {
-		cp.kedaMu.Lock()
-		delete(cp.kedaOps, op)
-		cp.kedaMu.Unlock()
+		cp.untrackKEDA(op.process)
 		if op.exited() {
 			t.Errorf("testenv: the KEDA operator watching namespace %s exited before the test ended: %v\n%s", ns, op.err, op.tail())
 			return
@@ -145,11 +143,11 @@ func (cp *controlPlane) startKEDAOperator(t testing.TB, ns string) error {
 			t.Errorf("testenv: stopping %v\n%s", err, op.tail())
 		}
 	})
-	return nil
+	return op, nil
 }
 
-func startKEDAOperator(bin, kubeconfig, logDir, ns, certDir, caDir string) (*kedaOperator, error) {
-	cmd := exec.Command(bin, kedaArgs(certDir, caDir)...)
+func startKEDAOperator(bin, kubeconfig, logDir, ns, certDir, caDir, grpcAddr string) (*kedaOperator, error) {
+	cmd := exec.Command(bin, kedaArgs(certDir, caDir, grpcAddr)...)
 	cmd.Env = kedaEnv(kubeconfig, ns)
 	// Its own process group, like etcd and kube-apiserver: a ^C reaches the
 	// test binary, whose Main stops it.
@@ -159,18 +157,35 @@ func startKEDAOperator(bin, kubeconfig, logDir, ns, certDir, caDir string) (*ked
 	if err != nil {
 		return nil, err
 	}
-	return &kedaOperator{process: p, ns: ns}, nil
+	return &kedaOperator{process: p, ns: ns, grpcAddr: grpcAddr}, nil
 }
 
-// stopKEDAOperators stops the operators whose tests did not clean up (a
-// signal or -test.timeout).
-func (cp *controlPlane) stopKEDAOperators() error {
+// trackKEDA and untrackKEDA maintain the set of running KEDA processes that
+// stopKEDA stops.
+func (cp *controlPlane) trackKEDA(p *process) {
+	cp.kedaMu.Lock()
+	defer cp.kedaMu.Unlock()
+	if cp.kedaProcs == nil {
+		cp.kedaProcs = map[*process]bool{}
+	}
+	cp.kedaProcs[p] = true
+}
+
+func (cp *controlPlane) untrackKEDA(p *process) {
+	cp.kedaMu.Lock()
+	defer cp.kedaMu.Unlock()
+	delete(cp.kedaProcs, p)
+}
+
+// stopKEDA stops the KEDA operators and metrics servers whose tests did not
+// clean up (a signal or -test.timeout).
+func (cp *controlPlane) stopKEDA() error {
 	cp.kedaMu.Lock()
 	defer cp.kedaMu.Unlock()
 	var errs []error
-	for op := range cp.kedaOps {
-		errs = append(errs, op.stop())
-		delete(cp.kedaOps, op)
+	for p := range cp.kedaProcs {
+		errs = append(errs, p.stop())
+		delete(cp.kedaProcs, p)
 	}
 	return errors.Join(errs...)
 }

@@ -1,6 +1,8 @@
 // Package testenv runs a real control plane (etcd + kube-apiserver, optionally
-// kube-controller-manager with only the HPA controller and the KEDA operator)
-// for mlscale's integration tests. Only tests import it.
+// kube-controller-manager with only the HPA controller, the KEDA operator and
+// KEDA's metrics server) for mlscale's integration tests. Only tests import
+// it. kube-apiserver has a front-proxy client certificate, so aggregated API
+// servers see the real caller.
 //
 // The binaries are built from Go modules by hack/controlplane.sh (`make
 // controlplane`, a dependency of `make test`) into AssetsDir() and
@@ -77,24 +79,26 @@ type Env struct {
 	// AssetsDir holds the binaries and CRDs that were used.
 	AssetsDir string
 	// LogDir holds the logs of etcd, kube-apiserver,
-	// kube-controller-manager and the KEDA operators (removed at exit unless
-	// a test failed).
+	// kube-controller-manager and the KEDA operators and metrics servers
+	// (removed at exit unless a test failed).
 	LogDir string
 	// Startup is how long the control plane took to start (etcd and
 	// kube-apiserver up, CRDs installed and established).
 	Startup time.Duration
 
-	cp   *controlPlane
-	keda bool // WithKEDAOperator: Namespace starts an operator
+	cp          *controlPlane
+	keda        bool // WithKEDAOperator: Namespace starts an operator
+	kedaMetrics bool // WithKEDAMetricsServer: and KEDA's metrics server
 }
 
 // Option configures Start.
 type Option func(*options)
 
 type options struct {
-	kcm     bool
-	kcmArgs []string
-	keda    bool
+	kcm         bool
+	kcmArgs     []string
+	keda        bool
+	kedaMetrics bool
 }
 
 // WithControllerManager also runs kube-controller-manager with only the
@@ -123,11 +127,33 @@ func WithControllerManager(extraArgs ...string) Option {
 //
 // The operator runs without leader election, metrics or probe endpoints and
 // without cert rotation (its gRPC metrics service listens on a loopback port
-// with a throwaway certificate); no keda-metrics-apiserver runs, so the HPAs
-// it generates cannot read their external metrics. Start fails the test when
-// the binary is missing (unless the integration tests are skipped).
+// with a throwaway certificate); no KEDA metrics server runs (see
+// WithKEDAMetricsServer), so the HPAs it generates cannot read their
+// external metrics. Start fails the test when the binary is missing (unless
+// the integration tests are skipped).
 func WithKEDAOperator() Option {
 	return func(o *options) { o.keda = true }
+}
+
+// WithKEDAMetricsServer is WithKEDAOperator plus KEDA's metrics server
+// (keda-operator-metrics-apiserver, github.com/kedacore/keda/v2 cmd/adapter
+// at KEDAVersion) for the test's namespace: it reads the namespace's
+// ScaledObjects, asks that namespace's operator for the metric values over
+// its gRPC metrics service, and serves them as external.metrics.k8s.io,
+// registered with the real aggregator as the APIService
+// v1beta1.external.metrics.k8s.io (insecureSkipTLSVerify) -> Service
+// <ns>/keda-operator-metrics-apiserver (type ExternalName, localhost). So,
+// with WithControllerManager, KEDA's HPAs read their metrics and scale.
+//
+// There is one such APIService per cluster: a test with this option may
+// create one namespace (Namespace fails the second), and those tests run
+// one at a time (Namespace waits for the previous one's cleanup). Other
+// tests of the binary that register their own external.metrics.k8s.io
+// APIService must not run in parallel with them. At cleanup the APIService
+// is deleted (and waited for) before the metrics server and the operator
+// stop.
+func WithKEDAMetricsServer() Option {
+	return func(o *options) { o.keda, o.kedaMetrics = true, true }
 }
 
 var (
@@ -150,7 +176,7 @@ type controlPlane struct {
 	start time.Time
 
 	kedaMu       sync.Mutex
-	kedaOps      map[*kedaOperator]bool // running, one per namespace
+	kedaProcs    map[*process]bool // running KEDA operators and metrics servers
 	kedaCertOnce sync.Once
 	kedaCertDir  string
 	kedaCADir    string
@@ -227,7 +253,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 		t.Fatal(err)
 	}
 	if o.keda {
-		if err := checkKEDAAssets(KEDAAssetsDir(), dir); err != nil {
+		if err := checkKEDAAssets(KEDAAssetsDir(), dir, o.kedaMetrics); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -256,7 +282,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 	e := shared.base
 	e.Config = rest.CopyConfig(shared.base.Config)
 	e.cp = shared
-	e.keda = o.keda
+	e.keda, e.kedaMetrics = o.keda, o.kedaMetrics
 	return &e
 }
 
@@ -295,11 +321,16 @@ func startControlPlane(dir string) (*controlPlane, error) {
 			crdDirs = append(crdDirs, filepath.Join(dir, d))
 		}
 	}
+	apiServer := &envtest.APIServer{Path: filepath.Join(dir, "kube-apiserver"), Out: apiLog, Err: apiLog}
+	if err := configureFrontProxy(apiServer, filepath.Join(logDir, "front-proxy")); err != nil {
+		cp.closeLogs()
+		return nil, fmt.Errorf("front-proxy certificates: %w", err)
+	}
 	cp.env = &envtest.Environment{
 		// Explicit paths, so KUBEBUILDER_ASSETS / TEST_ASSET_* in the
 		// environment cannot swap in other binaries.
 		ControlPlane: envtest.ControlPlane{
-			APIServer: &envtest.APIServer{Path: filepath.Join(dir, "kube-apiserver"), Out: apiLog, Err: apiLog},
+			APIServer: apiServer,
 			Etcd:      &envtest.Etcd{Path: filepath.Join(dir, "etcd"), Out: etcdLog, Err: etcdLog},
 		},
 		BinaryAssetsDirectory: dir,
@@ -358,7 +389,7 @@ func (cp *controlPlane) stop() error {
 		errs = append(errs, cp.kcm.stop())
 	}
 	kcmMu.Unlock()
-	errs = append(errs, cp.stopKEDAOperators())
+	errs = append(errs, cp.stopKEDA())
 	if err := cp.env.Stop(); err != nil {
 		errs = append(errs, fmt.Errorf("stopping etcd/kube-apiserver: %w", err))
 	}
@@ -415,6 +446,8 @@ func doStop() error {
 // etcd until the shared control plane stops; that is harmless). When Start
 // had WithKEDAOperator, a KEDA operator watching the namespace runs until the
 // test's cleanup; Namespace returns once it has started its controllers.
+// With WithKEDAMetricsServer, KEDA's metrics server runs too and Namespace
+// returns once the aggregator reports it Available.
 func (e *Env) Namespace(t testing.TB) string {
 	t.Helper()
 	ns, err := e.Clientset.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{
@@ -426,9 +459,14 @@ func (e *Env) Namespace(t testing.TB) string {
 	t.Cleanup(func() {
 		_ = e.Clientset.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{})
 	})
-	if e.keda {
-		// Registered after the deletion, so it runs before it.
-		if err := e.cp.startKEDAOperator(t, ns.Name); err != nil {
+	// Registered after the deletion, so they run before it.
+	switch {
+	case e.kedaMetrics:
+		if err := e.cp.startKEDAWithMetricsServer(t, ns.Name); err != nil {
+			t.Fatalf("testenv: %v", err)
+		}
+	case e.keda:
+		if _, err := e.cp.startKEDAOperator(t, ns.Name, "127.0.0.1:0"); err != nil {
 			t.Fatalf("testenv: %v", err)
 		}
 	}
