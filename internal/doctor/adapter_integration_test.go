@@ -59,7 +59,9 @@ func TestScenarioAdapterPodCrashLooping(t *testing.T) {
 
 // kedaMetricsServer is a stand-in for keda-operator-metrics-apiserver: it
 // answers each external metric by ScaledObject name (the label selector
-// KEDA's HPAs use) with a value, NaN, or KEDA's error for a lost target.
+// KEDA's HPAs use) with a value, NaN, or the error KEDA 2.20's metrics
+// server returns when the scaler fails (the scaler's own error is not in
+// it: KEDA puts that in a KEDAScalerFailed event).
 func kedaMetricsServer(values map[string]string) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/apis/external.metrics.k8s.io/v1beta1", func(w http.ResponseWriter, r *http.Request) {
@@ -69,7 +71,7 @@ func kedaMetricsServer(values map[string]string) http.Handler {
 		so := strings.TrimPrefix(r.URL.Query().Get("labelSelector"), "scaledobject.keda.sh/name=")
 		v, ok := values[so]
 		if !ok || v == "error" {
-			msg := "error when getting metric values metric:" + r.PathValue("metric") + " encountered error: prometheus metrics 'prometheus' target may be lost, the result is empty"
+			msg := "rpc error: code = Unknown desc = error when getting metric values metric:" + r.PathValue("metric") + " encountered error"
 			writeJSON(w, 500, metav1.Status{TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}, Status: "Failure", Message: msg, Reason: metav1.StatusReasonInternalError, Code: 500})
 			return
 		}
@@ -80,10 +82,11 @@ func kedaMetricsServer(values map[string]string) http.Handler {
 	return mux
 }
 
-// KEDA's metrics server answers the HPA with the scaler's error (the
-// Prometheus target is lost) for one ScaledObject and with a NaN for
-// another: doctor queries each external metric with KEDA's selector, as
-// the HPA does, and quotes the answer (KEDA-008, KEDA-009).
+// KEDA's metrics server answers the HPA with an error for one
+// ScaledObject (its Prometheus target is lost; the operator's event says
+// so) and with a NaN for another: doctor queries each external metric with
+// KEDA's selector, as the HPA does, quotes the answer and the scaler's own
+// error from the event (KEDA-008, KEDA-009).
 func TestScenarioKEDAMetricErrorAndNaN(t *testing.T) {
 	c := newCluster(t)
 	a := newAdapter(t, kedaMetricsServer(map[string]string{"lost": "error", "nan": "NaN", "ok": "7"}))
@@ -93,9 +96,20 @@ func TestScenarioKEDAMetricErrorAndNaN(t *testing.T) {
 		c.scaledObject(n, n, "")
 		c.hpa(kedaHPA(n, n))
 	}
-	msg := c.waitCondition("keda-hpa-lost", autoscalingv2.ScalingActive, "FailedGetExternalMetric", "target may be lost")
+	scalerErr := "prometheus metrics 'prometheus' target may be lost, the result is empty"
+	ev := &corev1.Event{ObjectMeta: metav1.ObjectMeta{Name: "lost.keda", Namespace: c.ns},
+		InvolvedObject: corev1.ObjectReference{APIVersion: "keda.sh/v1alpha1", Kind: "ScaledObject", Namespace: c.ns, Name: "lost"},
+		Type:           corev1.EventTypeWarning, Reason: "KEDAScalerFailed", Message: scalerErr, Count: 12,
+		Source: corev1.EventSource{Component: "keda-operator"}, FirstTimestamp: metav1.Now(), LastTimestamp: metav1.Now()}
+	if _, err := c.env.Clientset.CoreV1().Events(c.ns).Create(c.ctx, ev, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	msg := c.waitCondition("keda-hpa-lost", autoscalingv2.ScalingActive, "FailedGetExternalMetric", "encountered error")
 	r := c.diagnose(nil)
-	f := expect(t, r, "KEDA-008", Error, "ScaledObject", "lost", "prometheus metrics 'prometheus' target may be lost, the result is empty")
+	f := expect(t, r, "KEDA-008", Error, "ScaledObject", "lost", "error when getting metric values metric:s0-prometheus encountered error")
+	if !strings.Contains(f.Summary, "the scaler's error: "+scalerErr) || len(f.Evidence.Events) != 1 || f.Evidence.Events[0].Reason != "KEDAScalerFailed" {
+		t.Errorf("KEDA-008 does not bring in the scaler's error from KEDA's event: %q %+v", f.Summary, f.Evidence.Events)
+	}
 	if !strings.Contains(msg, f.Message) {
 		t.Errorf("KEDA-008 quotes %q; the HPA controller got %q", f.Message, msg)
 	}

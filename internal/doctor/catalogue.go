@@ -62,7 +62,7 @@ var Catalogue = []CheckInfo{
 	{ID: "KEDA-005", Title: "ScaledObject target or HPA ownership", Remediation: "Point scaleTargetRef at an existing workload and keep it free of other HPAs.", Offline: true},
 	{ID: "KEDA-006", Title: "TriggerAuthentication missing", Remediation: "Create the referenced TriggerAuthentication (or ClusterTriggerAuthentication, with kind set) in the ScaledObject's namespace.", Offline: true},
 	{ID: "KEDA-007", Title: "cpu/memory trigger without requests", Remediation: "Set the resource's request on every container of the target.", Offline: true},
-	{ID: "KEDA-008", Title: "External metric query fails", Remediation: "The error is the scaler's; fix the trigger's query, address or credentials."},
+	{ID: "KEDA-008", Title: "External metric query fails", Remediation: "Fix the trigger's query, address or credentials: the scaler's own error is in KEDA's KEDAScalerFailed event (quoted when present) and the operator's log."},
 	{ID: "KEDA-009", Title: "External metric value is NaN", Remediation: "Guard the query against NaN (e.g. `or vector(0)`); upgrade KEDA."},
 	{ID: "KEDA-010", Title: "ScaledObject rejected by KEDA's validation", Remediation: "Fix the field named in KEDA's message.", Offline: true},
 	{ID: "KEDA-011", Title: "KEDA admission webhook unreachable", Remediation: "Make keda-admission-webhooks Ready and reachable from the API server on port 9443."},

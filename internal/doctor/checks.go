@@ -963,6 +963,12 @@ func (c *checker) scaledObject(so *kedav1alpha1.ScaledObject) {
 			f := newFinding("KEDA-008", Error, obj, fmt.Sprintf("KEDA's metrics server fails to serve %s (what the HPA sees)", name))
 			f.Message = p.Err
 			f.Evidence.Probe = &ProbeEvidence{Path: p.Path, HTTPStatus: p.HTTPStatus, Error: p.Err}
+			// KEDA's answer to the HPA does not carry the scaler's own
+			// error; its KEDAScalerFailed event does.
+			if e := c.latestEvent(so.Namespace, "ScaledObject", so.Name, "KEDAScalerFailed"); e != nil {
+				f.Evidence.Events = []EventEvidence{*e}
+				f.Summary += "; the scaler's error: " + e.Message
+			}
 			c.add(f)
 		case p.NaN:
 			f := newFinding("KEDA-009", Warning, obj, fmt.Sprintf("%s is NaN or a sentinel value", name))

@@ -384,3 +384,15 @@ func (c *checker) staleGeneration(h *autoscalingv2.HorizontalPodAutoscaler) (Fin
 	return newFinding("HPA-007", Warning, hpaObject(h), fmt.Sprintf("the spec changed %s ago (generation %d) and the controller still reports generation %d: the HPA controller is not processing it (kube-controller-manager down, not leader, or stuck)",
 		c.s.Now.Sub(changed).Truncate(time.Second), h.Generation, *og)), true
 }
+
+// latestEvent is the newest Warning event with reason about an object, or
+// nil.
+func (c *checker) latestEvent(ns, kind, name, reason string) *EventEvidence {
+	es := c.s.Events[EventKey(ns, kind, name)]
+	for i := len(es) - 1; i >= 0; i-- {
+		if e := es[i]; e.Reason == reason && e.Type == corev1.EventTypeWarning {
+			return &EventEvidence{Type: e.Type, Reason: e.Reason, Message: e.Message, Count: e.Count}
+		}
+	}
+	return nil
+}
