@@ -62,27 +62,18 @@ func skipRequested() string {
 // $MLSCALE_K8S_ASSETS if set, else
 // ${XDG_CACHE_HOME:-$HOME/.cache}/mlscale/k8s-<KubernetesVersion>, the same
 // path hack/controlplane.sh builds into.
-func AssetsDir() string {
-	if d := os.Getenv(EnvAssets); d != "" {
-		return d
-	}
-	base := os.Getenv("XDG_CACHE_HOME")
-	if base == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return ""
-		}
-		base = filepath.Join(home, ".cache")
-	}
-	return filepath.Join(base, "mlscale", "k8s-"+KubernetesVersion)
-}
+func AssetsDir() string { return cacheDir(EnvAssets, "k8s-"+KubernetesVersion) }
 
 // KEDAAssetsDir returns the directory holding the KEDA operator binary:
 // $MLSCALE_KEDA_ASSETS if set, else
 // ${XDG_CACHE_HOME:-$HOME/.cache}/mlscale/keda-<KEDAVersion>, the same path
 // hack/controlplane.sh builds into.
-func KEDAAssetsDir() string {
-	if d := os.Getenv(EnvKEDAAssets); d != "" {
+func KEDAAssetsDir() string { return cacheDir(EnvKEDAAssets, "keda-"+KEDAVersion) }
+
+// cacheDir is $env if set, else ${XDG_CACHE_HOME:-$HOME/.cache}/mlscale/name
+// ("" when neither HOME nor XDG_CACHE_HOME is known).
+func cacheDir(env, name string) string {
+	if d := os.Getenv(env); d != "" {
 		return d
 	}
 	base := os.Getenv("XDG_CACHE_HOME")
@@ -93,7 +84,7 @@ func KEDAAssetsDir() string {
 		}
 		base = filepath.Join(home, ".cache")
 	}
-	return filepath.Join(base, "mlscale", "keda-"+KEDAVersion)
+	return filepath.Join(base, "mlscale", name)
 }
 
 // checkKEDAAssets returns an error naming the missing KEDA operator binary
