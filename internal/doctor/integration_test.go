@@ -44,8 +44,12 @@ type cluster struct {
 // The HPA controller runs as its own ServiceAccount (as kubeadm and most
 // managed clusters run it), bound by the bootstrap RBAC policy, so RBAC
 // scenarios (CUS-006) see what a real cluster sees.
-func newCluster(t *testing.T) *cluster {
-	env := testenv.Start(t, testenv.WithControllerManager("--use-service-account-credentials=true"))
+func newCluster(t *testing.T) *cluster { return newClusterWith(t) }
+
+// newClusterWith is newCluster with more of the control plane (the KEDA
+// operator, KEDA's metrics server).
+func newClusterWith(t *testing.T, opts ...testenv.Option) *cluster {
+	env := testenv.Start(t, append([]testenv.Option{testenv.WithControllerManager("--use-service-account-credentials=true")}, opts...)...)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return &cluster{t: t, env: env, ns: env.Namespace(t), ctx: ctx}

@@ -25,10 +25,7 @@ import (
 // newKEDAMetricsCluster is newKEDACluster with KEDA's metrics server serving
 // external.metrics.k8s.io for the scenario's namespace.
 func newKEDAMetricsCluster(t *testing.T) *cluster {
-	env := testenv.Start(t, testenv.WithControllerManager("--use-service-account-credentials=true"), testenv.WithKEDAMetricsServer())
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	return &cluster{t: t, env: env, ns: env.Namespace(t), ctx: ctx}
+	return newClusterWith(t, testenv.WithKEDAMetricsServer())
 }
 
 // fakePrometheus answers Prometheus' /api/v1/query: a vector with one

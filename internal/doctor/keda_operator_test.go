@@ -25,12 +25,7 @@ import (
 // newKEDACluster is newCluster with a KEDA operator watching the scenario's
 // namespace (and only it, so the hand-written ScaledObjects of the other
 // scenarios keep their fixtures).
-func newKEDACluster(t *testing.T) *cluster {
-	env := testenv.Start(t, testenv.WithControllerManager("--use-service-account-credentials=true"), testenv.WithKEDAOperator())
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	return &cluster{t: t, env: env, ns: env.Namespace(t), ctx: ctx}
-}
+func newKEDACluster(t *testing.T) *cluster { return newClusterWith(t, testenv.WithKEDAOperator()) }
 
 // unreachablePrometheus is a prometheus trigger whose server is a closed
 // loopback port: every poll fails with "connection refused".
