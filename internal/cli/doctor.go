@@ -392,16 +392,10 @@ reconcile.`,
 			if err != nil {
 				return err
 			}
-			w := opts.IO.Out
 			if out != "" && out != "-" {
-				f, err := os.Create(out)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				w = f
+				return writeFileAtomic(out, func(w io.Writer) error { return output.WriteYAML(w, st) })
 			}
-			return output.WriteYAML(w, st)
+			return output.WriteYAML(opts.IO.Out, st)
 		},
 	}
 	addDoctorClusterFlags(cmd, &d)

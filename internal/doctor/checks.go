@@ -965,8 +965,8 @@ func (c *checker) scaledObject(so *kedav1alpha1.ScaledObject) {
 			f.Evidence.Probe = &ProbeEvidence{Path: p.Path, HTTPStatus: p.HTTPStatus, Error: p.Err}
 			// KEDA's answer to the HPA does not carry the scaler's own
 			// error; its KEDAScalerFailed event does.
-			if e := c.latestEvent(so.Namespace, "ScaledObject", so.Name, "KEDAScalerFailed"); e != nil {
-				f.Evidence.Events = []EventEvidence{*e}
+			if e := c.latestWarning(so.Namespace, "ScaledObject", so.Name, "KEDAScalerFailed"); e != nil {
+				f.Evidence.Events = []EventEvidence{{Type: e.Type, Reason: e.Reason, Message: e.Message, Count: e.Count}}
 				f.Summary += "; the scaler's error: " + e.Message
 			}
 			c.add(f)

@@ -343,13 +343,8 @@ func (c *checker) scalerFailedEvents(so *kedav1alpha1.ScaledObject, obj Object) 
 		poll = time.Duration(*so.Spec.PollingInterval) * time.Second
 	}
 	recent := max(2*poll, 2*time.Minute)
-	var last *corev1.Event
-	for _, e := range c.s.Events[EventKey(so.Namespace, "ScaledObject", so.Name)] {
-		if e.Reason == "KEDAScalerFailed" && e.Type == corev1.EventTypeWarning && c.s.Now.Sub(eventTime(e)) <= recent {
-			last = e // newest last
-		}
-	}
-	if last == nil {
+	last := c.latestWarning(so.Namespace, "ScaledObject", so.Name, "KEDAScalerFailed")
+	if last == nil || c.s.Now.Sub(eventTime(last)) > recent {
 		return
 	}
 	ago := c.s.Now.Sub(eventTime(last)).Truncate(time.Second)
@@ -385,13 +380,13 @@ func (c *checker) staleGeneration(h *autoscalingv2.HorizontalPodAutoscaler) (Fin
 		c.s.Now.Sub(changed).Truncate(time.Second), h.Generation, *og)), true
 }
 
-// latestEvent is the newest Warning event with reason about an object, or
-// nil.
-func (c *checker) latestEvent(ns, kind, name, reason string) *EventEvidence {
+// latestWarning is the newest Warning event with reason about an object
+// (Snapshot.Events lists them newest last), or nil.
+func (c *checker) latestWarning(ns, kind, name, reason string) *corev1.Event {
 	es := c.s.Events[EventKey(ns, kind, name)]
 	for i := len(es) - 1; i >= 0; i-- {
 		if e := es[i]; e.Reason == reason && e.Type == corev1.EventTypeWarning {
-			return &EventEvidence{Type: e.Type, Reason: e.Reason, Message: e.Message, Count: e.Count}
+			return e
 		}
 	}
 	return nil
